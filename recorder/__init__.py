@@ -1,0 +1,3 @@
+"""stagecast recorder: scenarios in, verified asciinema casts out."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,40 @@
+"""Errors that reach users as one line and map to an exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class StagecastError(Exception):
+    """Base class: its str() is the whole one-line message shown to the user."""
+
+    exit_code = 1
+
+
+@dataclass
+class ScenarioError(StagecastError):
+    """Bad input in a scenario file: reported as `file:line:col: message`, exit 2."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+
+    exit_code = 2
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class PrerequisiteError(StagecastError):
+    """Something the scenario needs is missing on this machine (exit 2)."""
+
+    exit_code = 2
+
+
+class SessionDied(StagecastError):
+    """The shell under test exited while a step still expected it."""
+
+
+class StepTimeout(StagecastError):
+    """A step ran past its timeout."""

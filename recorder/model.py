@@ -1,0 +1,219 @@
+"""The scenario format, as pydantic models: the single source of validation and of the
+JSON Schema that `stagecast schema` prints."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from .keys import NAMED_KEYS
+
+
+def _compile(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"bad regex {pattern!r}: {exc}") from None
+    return pattern
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Regex = Annotated[str, AfterValidator(_compile)]
+StrList = Annotated[list[str], BeforeValidator(_as_list)]
+RegexList = Annotated[list[Regex], BeforeValidator(_as_list)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, populate_by_name=True)
+
+
+class Terminal(Strict):
+    cols: int = Field(100, ge=20, le=500, description="Terminal width in columns")
+    rows: int = Field(30, ge=5, le=200, description="Terminal height in rows")
+
+
+class Typing(Strict):
+    """The human typing model. Defaults are calibrated on the speaker's own recordings."""
+
+    cps: float = Field(5.0, gt=0, le=100, description="Mean characters per second")
+    jitter: float = Field(0.55, ge=0, le=2, description="Spread of per-key delays (lognormal sigma)")
+    seed: int = Field(0, description="Same seed, same typed timings")
+    think: float = Field(
+        0.8, ge=0, le=10, description="Seconds the presenter pauses before typing a step"
+    )
+
+
+class EnvFrom(Strict):
+    from_env: str = Field(description="Take the value from this variable of stagecast's environment")
+    secret: bool = Field(False, description="Redact the value from casts and reports")
+
+
+class Expect(Strict):
+    """What a step must print and return. Text checks see the output with colours removed."""
+
+    exit: int | list[int] | Literal["any"] = Field(
+        0, description="Expected exit code(s), or 'any'. Defaults to 0"
+    )
+    contains: StrList = Field(default_factory=list)
+    not_contains: StrList = Field(default_factory=list)
+    regex: RegexList = Field(default_factory=list)
+    not_regex: RegexList = Field(default_factory=list)
+    lines: RegexList = Field(
+        default_factory=list, description="Regexes that must match output lines, in this order"
+    )
+    screen: StrList = Field(
+        default_factory=list, description="Text visible on the rendered screen after the step"
+    )
+
+
+class Retry(Strict):
+    """Run the step again until `until` passes. The cast keeps only the passing run."""
+
+    until: Expect
+    timeout: float = Field(60, gt=0)
+    interval: float = Field(2, ge=0)
+
+
+def _check_key(name: str) -> str:
+    if name.lower() not in NAMED_KEYS:
+        import difflib
+
+        near = difflib.get_close_matches(name.lower(), list(NAMED_KEYS), n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else f"; known keys: {', '.join(NAMED_KEYS)}"
+        raise ValueError(f"unknown key name '{name}'{hint}")
+    return name.lower()
+
+
+class KeyAction(Strict):
+    """One action for an interactive program: exactly one of text, key, wait, sleep."""
+
+    text: str | None = Field(None, description="Typed at human speed")
+    key: Annotated[str, AfterValidator(_check_key)] | None = Field(
+        None, description="A named key: enter, ctrl-c, up, down, esc, tab, ..."
+    )
+    times: int = Field(1, ge=1, le=1000, description="Repeat the key")
+    wait: Regex | None = Field(None, description="Wait until the output matches this regex")
+    sleep: float | None = Field(None, ge=0, le=600, description="Seconds to wait")
+
+    @model_validator(mode="after")
+    def _one_action(self) -> KeyAction:
+        given = [n for n in ("text", "key", "wait", "sleep") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("a keys entry takes exactly one of: text, key, wait, sleep")
+        return self
+
+
+class Enters(Strict):
+    """The step starts a nested shell; later steps run inside it until one `leaves`."""
+
+    prompt: str = Field(description="The nested shell's prompt, as printed")
+    regex: bool = Field(False, description="Treat `prompt` as a regex instead of literal text")
+
+    @model_validator(mode="after")
+    def _valid(self) -> Enters:
+        if self.regex:
+            _compile(self.prompt)
+        return self
+
+
+class Step(Strict):
+    run: str | None = Field(None, description="The command; several lines and heredocs allowed")
+    say: str | None = Field(None, description="Narration, typed as a comment before the command")
+    marker: str | None = Field(None, description="Chapter label; defaults to `say` or the command")
+    hidden: bool = Field(False, description="Run, but keep out of the cast")
+    timeout: float | None = Field(None, gt=0, description="Seconds; the scenario default otherwise")
+    expect: Expect | None = None
+    retry: Retry | None = None
+    capture: dict[str, Regex] | None = Field(
+        None, description="name: regex; group 1 (or the match) becomes ${name} in later steps"
+    )
+    keys: list[KeyAction | str] | None = Field(
+        None, description="Actions for an interactive program started by `run`"
+    )
+    enters: Enters | None = None
+    leaves: bool = Field(False, description="The step leaves the current nested shell")
+    pause: bool | str = Field(False, description="Wait for the presenter here in live mode")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Step:
+        if self.run is None and self.say is None and not self.pause:
+            raise ValueError("a step needs `run`, `say` or `pause`")
+        if self.run is None:
+            for name in ("expect", "retry", "capture", "keys", "enters"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"`{name}` needs a `run` command in the same step")
+            if self.leaves:
+                raise ValueError("`leaves` needs a `run` command, such as `exit`")
+        if self.enters is not None and self.leaves:
+            raise ValueError("a step cannot both `enters` and `leaves` a shell")
+        if self.capture:
+            for name in self.capture:
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                    raise ValueError(f"capture name '{name}' must be an identifier")
+        return self
+
+    def label(self) -> str:
+        """The chapter label used for this step's marker."""
+        if self.marker:
+            return self.marker
+        if self.say:
+            return self.say.strip().lstrip("#").strip()
+        first = (self.run or "").strip().splitlines()[0] if self.run else "pause"
+        return first if len(first) <= 60 else first[:57] + "..."
+
+
+class Scenario(Strict):
+    title: str = Field(description="Shown in the cast header")
+    terminal: Terminal = Field(default_factory=Terminal)
+    shell: Literal["bash"] = Field("bash", description="The shell to drive (bash only, for now)")
+    prompt: str = Field("$ ", description="The prompt the audience sees (bash PS1 syntax)")
+    typing: Typing = Field(default_factory=Typing)
+    idle_time_limit: float | None = Field(2.0, gt=0, description="Caps pauses in playback")
+    timeout: float = Field(30, gt=0, description="Default timeout of each step, in seconds")
+    requires: list[str] = Field(
+        default_factory=list, description="Programs that must be on PATH before anything runs"
+    )
+    env: dict[str, str | int | float | EnvFrom] = Field(default_factory=dict)
+    vars: dict[str, str | int | float] = Field(default_factory=dict)
+    redact: RegexList = Field(default_factory=list, description="Regexes removed from the cast")
+    setup: list[Step] = Field(default_factory=list, description="Hidden steps run first")
+    steps: list[Step] = Field(min_length=1)
+    teardown: list[Step] = Field(
+        default_factory=list, description="Hidden steps that always run, even after a failure"
+    )
+
+    @model_validator(mode="after")
+    def _names(self) -> Scenario:
+        for name in list(self.env) + list(self.vars):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"'{name}' is not a valid variable name")
+        return self
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON Schema; step lists also accept `{include: file}` items."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://stagecast.invalid/schema/scenario.json"
+    schema.setdefault("$defs", {})["Include"] = {
+        "type": "object",
+        "properties": {"include": {"type": "string", "description": "A YAML file of steps"}},
+        "required": ["include"],
+        "additionalProperties": False,
+    }
+    for name in ("setup", "steps", "teardown"):
+        prop = schema["properties"][name]
+        prop["items"] = {"anyOf": [{"$ref": "#/$defs/Step"}, {"$ref": "#/$defs/Include"}]}
+    return schema

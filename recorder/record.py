@@ -1,0 +1,83 @@
+"""`stagecast record`: run at human speed, then publish a verified cast or keep the old one."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .cast_writer import (
+    Cast,
+    failed_paths,
+    publish_atomically,
+    remove_stale_temps,
+    write_text_atomically,
+)
+from .loader import LoadedScenario
+from .progress import Reporter
+from .provenance import now_iso, stagecast_version, tool_version
+from .report import failure_report
+from .results import ScenarioResult
+from .runner import Runner
+
+CAST_ENV = {"TERM": "xterm-256color", "SHELL": "/bin/bash"}
+
+
+def default_cast_path(loaded: LoadedScenario) -> Path:
+    return Path("casts") / f"{loaded.name}.cast"
+
+
+def record(
+    loaded: LoadedScenario, output: Path | None = None, reporter: Reporter | None = None
+) -> ScenarioResult:
+    target = output or default_cast_path(loaded)
+    started_at = int(time.time())
+    runner = Runner(loaded, "record", reporter)
+    result = runner.run()
+    cast = runner.cast
+    cast.metadata = _metadata(loaded, result, runner, started_at)
+    remove_stale_temps(target)
+    if result.passed:
+        publish_atomically(cast, target)
+        result.cast_path = target
+    else:
+        failed_cast, report = failed_paths(target)
+        publish_atomically(cast, failed_cast)
+        write_text_atomically(runner.redactor.clean_text(failure_report(result)), report)
+        result.failed_cast_path, result.report_path = failed_cast, report
+    return result
+
+
+def _metadata(
+    loaded: LoadedScenario, result: ScenarioResult, runner: Runner, started_at: int
+) -> dict[str, object]:
+    clean = runner.redactor.clean_text
+    scenario = loaded.scenario
+    tools = {name: tool_version(name) for name in scenario.requires}
+    metadata: dict[str, object] = {
+        "timestamp": started_at,
+        "title": clean(scenario.title),
+        "env": dict(CAST_ENV),
+        "stagecast": {
+            "verified": result.passed,
+            "scenario": loaded.path.name,
+            "scenario_sha256": loaded.sha256,
+            "version": stagecast_version(),
+            "date": now_iso(),
+            "tools": {name: clean(v) for name, v in tools.items() if v is not None},
+            "steps": [
+                {
+                    "phase": step.phase,
+                    "index": step.index,
+                    "marker": clean(step.label),
+                    "hidden": step.hidden,
+                    "status": step.status,
+                    "exit": step.rc,
+                    "duration": round(step.duration, 3),
+                }
+                for step in result.steps
+            ],
+        },
+    }
+    if scenario.idle_time_limit is not None:
+        metadata["idle_time_limit"] = scenario.idle_time_limit
+    return metadata

@@ -1,0 +1,95 @@
+"""What a run produced: one StepResult per step, one ScenarioResult per scenario."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+TAIL_LINES = 15
+
+
+@dataclass
+class StepResult:
+    phase: str  # "setup", "steps" or "teardown"
+    index: int
+    label: str
+    command: str | None
+    hidden: bool
+    status: str = "skipped"  # passed, failed or skipped
+    rc: int | None = None
+    duration: float = 0.0
+    output: str = ""  # plain text, redacted
+    failures: list[str] = field(default_factory=list)
+    attempts: int = 0
+    location: str = ""  # file:line:col of the step
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def tail(self, lines: int = TAIL_LINES) -> str:
+        return "\n".join(self.output.rstrip("\n").splitlines()[-lines:])
+
+    @property
+    def name(self) -> str:
+        return f"{self.phase}[{self.index}] {self.label}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["output_tail"] = self.tail()
+        del data["output"]
+        return data
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    path: str
+    title: str
+    mode: str
+    steps: list[StepResult] = field(default_factory=list)
+    duration: float = 0.0
+    error: str | None = None  # a failure outside any step's checks
+    interrupted: bool = False
+    cast_path: Path | None = None
+    failed_cast_path: Path | None = None
+    report_path: Path | None = None
+    sha256: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.error is None
+            and not self.interrupted
+            and all(s.status != "failed" for s in self.steps)
+            and any(s.passed for s in self.steps)
+        )
+
+    @property
+    def first_failure(self) -> StepResult | None:
+        return next((s for s in self.steps if s.status == "failed"), None)
+
+    def counts(self) -> dict[str, int]:
+        out = {"passed": 0, "failed": 0, "skipped": 0}
+        for step in self.steps:
+            out[step.status] = out.get(step.status, 0) + 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "title": self.title,
+            "mode": self.mode,
+            "passed": self.passed,
+            "duration": round(self.duration, 3),
+            "error": self.error,
+            "interrupted": self.interrupted,
+            "cast": str(self.cast_path) if self.cast_path else None,
+            "failed_cast": str(self.failed_cast_path) if self.failed_cast_path else None,
+            "report": str(self.report_path) if self.report_path else None,
+            "scenario_sha256": self.sha256,
+            "counts": self.counts(),
+            "steps": [s.to_dict() for s in self.steps],
+        }

@@ -1,0 +1,550 @@
+"""Runs a scenario in a real shell: setup, steps, teardown, checks, and the cast timeline.
+
+`record` types at human speed and produces a cast; `rehearse` sends each line at once.
+Teardown always runs: after success, a failed check, a timeout, a dead shell or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import re
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from . import checks
+from .cast_writer import Cast
+from .errors import PrerequisiteError, SessionDied, StepTimeout
+from .keys import key_bytes
+from .loader import LoadedScenario
+from .model import Expect, KeyAction, Step
+from .output_cleaner import Redactor, plain_text
+from .preflight import check_requires, resolve_env
+from .progress import NullReporter, Reporter
+from .results import ScenarioResult, StepResult
+from .screen import AudienceScreen
+from .session import ShellSession
+from .typing_model import TypingModel
+
+Mode = Literal["record", "rehearse"]
+VAR_REF = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+KEY_GAP = 0.25  # seconds between named keys when typing at human speed
+INTERRUPT_GRACE = 5.0
+PROGRAM_SETTLE = 0.15  # seconds an interactive program gets to start before its keys
+ECHO_END = re.compile(r"\n")
+
+
+class _Interrupted(Exception):
+    """Ctrl-C or SIGTERM reached the runner."""
+
+
+class _ShellLost(Exception):
+    """The session cannot be used any more (it died, or ignores Ctrl-C)."""
+
+
+@dataclass
+class _Timeline:
+    """Maps session time to cast time: hidden work is cut out of the cast."""
+
+    t0: float
+    hidden: float = 0.0
+
+    def at(self, t: float) -> float:
+        return max(t - self.t0 - self.hidden, 0.0)
+
+
+@dataclass
+class _Attempt:
+    rc: int | None
+    output_raw: str
+    start_offset: int
+    start_time: float
+    failures: list[str] = field(default_factory=list)
+
+
+class Runner:
+    def __init__(
+        self,
+        loaded: LoadedScenario,
+        mode: Mode,
+        reporter: Reporter | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.scenario = loaded.scenario
+        self.mode = mode
+        self.reporter = reporter or NullReporter()
+        self.values: dict[str, str] = {k: str(v) for k, v in self.scenario.vars.items()}
+        term = self.scenario.terminal
+        self.cast = Cast(term.cols, term.rows)
+        self.screen = AudienceScreen(term.cols, term.rows)
+        typing = self.scenario.typing
+        self.typing = TypingModel(typing.cps, typing.jitter, typing.seed)
+        self.redactor = Redactor()
+        self.session: ShellSession | None = None
+        self.cursor = 0  # buffer offset up to which output was assigned to the cast or cut
+        self.chunk_index = 0
+        self.timeline = _Timeline(time.monotonic())
+        self._env: dict[str, str] = {}
+
+    # -- public ----------------------------------------------------------------------------
+
+    def run(self) -> ScenarioResult:
+        """Run everything; raises PrerequisiteError (exit 2) before any command runs."""
+        scenario = self.scenario
+        check_requires(self.loaded)
+        env, secrets = resolve_env(self.loaded)
+        self.redactor = Redactor(
+            tuple(s for s in secrets if s), tuple(re.compile(p) for p in scenario.redact)
+        )
+        result = ScenarioResult(
+            name=self.loaded.name,
+            path=str(self.loaded.path),
+            title=scenario.title,
+            mode=self.mode,
+            sha256=self.loaded.sha256,
+        )
+        plan = [
+            ("setup", i, s) for i, s in enumerate(scenario.setup)
+        ] + [("steps", i, s) for i, s in enumerate(scenario.steps)]
+        for phase, index, step in plan + [("teardown", i, s) for i, s in enumerate(scenario.teardown)]:
+            result.steps.append(self._blank_result(phase, index, step))
+        self.reporter.scenario_started(self.loaded, result.steps)
+        started = time.monotonic()
+        self._env = env
+        try:
+            with _signals_as_interrupts():
+                self._run_main(plan, result)
+        except _Interrupted:
+            result.interrupted = True
+            result.error = "interrupted (Ctrl-C): teardown ran, no verified cast was written"
+        finally:
+            with _ignore_interrupts():
+                self._run_teardown(result)
+                if self.session is not None:
+                    self.session.close()
+            result.duration = time.monotonic() - started
+        self.reporter.scenario_finished(result)
+        return result
+
+    # -- phases ----------------------------------------------------------------------------
+
+    def _blank_result(self, phase: str, index: int, step: Step) -> StepResult:
+        hidden = step.hidden or phase != "steps"
+        return StepResult(
+            phase=phase,
+            index=index,
+            label=self.redactor.clean_text(step.label()),
+            command=step.run,
+            hidden=hidden,
+            location=self.loaded.where((phase, index)),
+        )
+
+    def _start_session(self) -> ShellSession:
+        term = self.scenario.terminal
+        session = ShellSession(
+            cols=term.cols,
+            rows=term.rows,
+            prompt=self.scenario.prompt,
+            env=self._env,
+            cwd=str(self.loaded.path.parent.resolve()),
+        )
+        try:
+            session.start()
+        except (StepTimeout, SessionDied) as exc:
+            session.close()
+            raise PrerequisiteError(f"could not start bash: {exc}") from None
+        return session
+
+    def _run_main(self, plan: list[tuple[str, int, Step]], result: ScenarioResult) -> None:
+        self.session = self._start_session()
+        self.timeline = _Timeline(self.session.t0)
+        # The first prompt is what the audience sees first.
+        self._emit(0, self.session.offset)
+        by_key = {(r.phase, r.index): r for r in result.steps}
+        for phase, index, step in plan:
+            step_result = by_key[(phase, index)]
+            try:
+                self._run_step(step, step_result)
+            except _Interrupted:
+                step_result.status = "failed"
+                step_result.failures.append("interrupted (Ctrl-C)")
+                self._after_interrupt()
+                raise
+            except _ShellLost as exc:
+                step_result.status = "failed"
+                step_result.failures.append(str(exc))
+                result.error = f"{step_result.location}: {exc}"
+                self.session.close()
+                self.session = None
+                return
+            if step_result.status == "failed":
+                return
+
+    def _after_interrupt(self) -> None:
+        if self.session is not None and self.session.alive():
+            with _ignore_interrupts():
+                if self.session.interrupt(INTERRUPT_GRACE) is None:
+                    self.session.close()
+                    self.session = None
+
+    def _run_teardown(self, result: ScenarioResult) -> None:
+        teardown = [r for r in result.steps if r.phase == "teardown"]
+        if not teardown:
+            return
+        try:
+            self._ready_for_teardown()
+        except (PrerequisiteError, _ShellLost) as exc:
+            for step_result in teardown:
+                step_result.status = "failed"
+                step_result.failures.append(f"teardown could not start a shell: {exc}")
+            return
+        for step_result in teardown:
+            step = self.scenario.teardown[step_result.index]
+            try:
+                self._run_step(step, step_result)
+            except _Interrupted:  # pragma: no cover - interrupts are ignored here
+                step_result.status = "failed"
+            except _ShellLost as exc:
+                step_result.status = "failed"
+                step_result.failures.append(str(exc))
+                if self.session is not None:
+                    self.session.close()
+                try:
+                    self.session = self._start_session()
+                    self.cursor = self.session.offset
+                    self.chunk_index = 0
+                except PrerequisiteError:
+                    self.session = None
+                    return
+
+    def _ready_for_teardown(self) -> None:
+        """A top-level prompt to run teardown at: leave nested shells, or start afresh."""
+        session = self.session
+        if session is not None and session.alive():
+            while session.nested_depth:
+                session.pop_prompt()
+                since = session.offset
+                try:
+                    session.send("\x03")
+                    session.pump(0.1)
+                    session.send("exit\r")
+                    session.wait_prompt(since, INTERRUPT_GRACE)
+                except (StepTimeout, SessionDied):
+                    break
+            else:
+                self._skip_to_end()
+                return
+        if session is not None:
+            session.close()
+        self.session = self._start_session()
+        self.cursor = self.session.offset
+        self.chunk_index = 0
+
+    def _skip_to_end(self) -> None:
+        assert self.session is not None
+        self.session.drain()
+        self.cursor = self.session.offset
+
+    # -- one step ------------------------------------------------------------------------
+
+    def _run_step(self, step: Step, result: StepResult) -> None:
+        session = self.session
+        if session is None:
+            raise _ShellLost("the shell is gone")
+        visible = not result.hidden
+        human = self.mode == "record" and visible
+        timeout = step.timeout or self.scenario.timeout
+        t_start = time.monotonic()
+        self.reporter.step_started(result)
+        session.drain()
+        if visible:
+            self._emit(self.cursor, session.offset)
+            self.cast.marker(self.timeline.at(t_start), result.label)
+        else:
+            self._cut(session.offset)
+        if human and (step.run or step.say):
+            session.pump(self.scenario.typing.think)
+        try:
+            if step.say:
+                self._say(step.say, human, t_start + timeout)
+            if step.run:
+                self._run_command(step, result, human, t_start, timeout)
+            else:
+                result.status = "passed"
+                self._finish_output(visible)
+        except SessionDied as exc:
+            raise _ShellLost(f"{exc} during this step") from None
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+        finally:
+            result.duration = time.monotonic() - t_start
+            if not visible:
+                self.timeline.hidden += result.duration
+            self.reporter.step_finished(result)
+
+    def _finish_output(self, visible: bool) -> None:
+        assert self.session is not None
+        if visible:
+            self._emit(self.cursor, self.session.offset)
+        else:
+            self._cut(self.session.offset)
+
+    def _say(self, text: str, human: bool, deadline: float) -> None:
+        session = self.session
+        assert session is not None
+        lines = [f"# {line}".rstrip() if not line.startswith("#") else line for line in
+                 self._substitute(text).strip().splitlines()]
+        for line in lines:
+            mark = session.offset
+            self._type_line(line, human)
+            session.wait_prompt(mark, max(deadline - time.monotonic(), 0.1))
+
+    def _type_line(self, line: str, human: bool) -> None:
+        session = self.session
+        assert session is not None
+        if not human:
+            session.send(line + "\r")
+            return
+        delays = self.typing.delays(line + "\r")
+        session.type_text(line, delays[:-1])
+        session.pump(delays[-1])
+        session.send("\r")
+
+    def _run_command(
+        self, step: Step, result: StepResult, human: bool, t_start: float, timeout: float
+    ) -> None:
+        session = self.session
+        assert session is not None
+        visible = not result.hidden
+        command = self._substitute(step.run or "")
+        deadline = t_start + timeout
+        first: _Attempt | None = None
+        retry_deadline = t_start + (step.retry.timeout if step.retry else 0)
+        while True:
+            result.attempts += 1
+            attempt = self._attempt(step, command, human, deadline)
+            first = first or attempt
+            if step.retry is None or attempt.failures:
+                break
+            until = self._evaluate(step.retry.until, attempt, visible, preview=True)
+            if not until:
+                break
+            now = time.monotonic()
+            if now + step.retry.interval > retry_deadline:
+                attempt.failures = [
+                    f"retry: still failing after {result.attempts} attempts "
+                    f"({step.retry.timeout:g}s): " + "; ".join(until)
+                ]
+                break
+            session.pump(step.retry.interval)
+            deadline = time.monotonic() + timeout
+        # The audience sees the final attempt only, as if it ran at once.
+        if attempt is not first and visible:
+            self._emit(self.cursor, first.start_offset)
+            self.timeline.hidden += attempt.start_time - first.start_time
+            self._cut(attempt.start_offset)
+        self._finish_output(visible)
+        result.rc = attempt.rc
+        result.output = self.redactor.clean_text(plain_text(attempt.output_raw))
+        failures = list(attempt.failures)
+        if not failures and step.expect is not None:
+            failures += self._evaluate(step.expect, attempt, visible)
+        elif not failures:
+            failures += self._evaluate(Expect(), attempt, visible)
+        if not failures and step.capture:
+            values, missing = checks.capture(step.capture, plain_text(attempt.output_raw))
+            self.values.update(values)
+            failures += missing
+        result.failures = [self.redactor.clean_text(f) for f in failures]
+        result.status = "failed" if failures else "passed"
+
+    def _evaluate(
+        self, expect: Expect, attempt: _Attempt, visible: bool, preview: bool = False
+    ) -> list[str]:
+        expect = self._substitute_expect(expect)
+        session = self.session
+        assert session is not None
+        rc = attempt.rc
+        if "exit" not in expect.model_fields_set and (rc is None or session.nested_depth):
+            expect = expect.model_copy(update={"exit": "any"})
+        screen_text = None
+        if expect.screen:
+            if preview:
+                screen = copy.deepcopy(self.screen)
+                pieces = self.redactor.clean_pieces(
+                    self._pieces(attempt.start_offset, session.offset)
+                )
+                for _, text in pieces:
+                    screen.feed(text)
+                screen_text = screen.text()
+            elif visible:
+                screen_text = self.screen.text()
+        return checks.evaluate(expect, rc, plain_text(attempt.output_raw), screen_text)
+
+    def _attempt(self, step: Step, command: str, human: bool, deadline: float) -> _Attempt:
+        session = self.session
+        assert session is not None
+        attempt = _Attempt(None, "", session.offset, time.monotonic())
+        lines = command.rstrip("\n").split("\n")
+        outputs: list[str] = []
+        try:
+            for n, line in enumerate(lines):
+                last = n == len(lines) - 1
+                mark = session.offset
+                self._type_line(line, human)
+                if last and step.enters:
+                    session.push_prompt(step.enters.prompt, step.enters.regex)
+                if last and step.leaves:
+                    session.pop_prompt()
+                if last and step.keys:
+                    # Let the program start before keys arrive: input queued while
+                    # readline still owns the terminal would skip the line discipline.
+                    session.wait_for(ECHO_END, mark, max(deadline - time.monotonic(), 0))
+                    session.pump(PROGRAM_SETTLE)
+                    self._drive_keys(step.keys, mark, human, deadline)
+                hit = session.wait_prompt(mark, max(deadline - time.monotonic(), 0))
+                outputs.append(_after_echo(session.buffer[mark : hit.start]))
+                if hit.continuation:
+                    if last:
+                        attempt.failures.append(
+                            "the command is incomplete: bash asked for more input "
+                            "(an unclosed quote, heredoc or trailing backslash?)"
+                        )
+                        self._interrupt_or_lose()
+                    continue
+                attempt.rc = hit.rc
+        except StepTimeout:
+            timeout = step.timeout or self.scenario.timeout
+            outputs.append(_after_echo(session.buffer[mark:]))
+            if step.enters:
+                session.pop_prompt()
+            attempt.failures.append(f"timed out after {timeout:g}s; sent Ctrl-C")
+            self._interrupt_or_lose()
+        attempt.output_raw = "".join(outputs)
+        return attempt
+
+    def _interrupt_or_lose(self) -> None:
+        assert self.session is not None
+        if self.session.interrupt(INTERRUPT_GRACE) is None:
+            raise _ShellLost("the shell did not come back after Ctrl-C")
+
+    def _drive_keys(
+        self, keys: list[KeyAction | str], since: int, human: bool, deadline: float
+    ) -> None:
+        session = self.session
+        assert session is not None
+        for action in keys:
+            if isinstance(action, str):
+                action = KeyAction(text=action)
+            remaining = max(deadline - time.monotonic(), 0)
+            if action.text is not None:
+                text = self._substitute(action.text)
+                delays = self.typing.delays(text) if human else None
+                session.type_text(text, delays)
+            elif action.key is not None:
+                for _ in range(action.times):
+                    if human:
+                        session.pump(KEY_GAP)
+                    session.send(key_bytes(action.key))
+            elif action.wait is not None:
+                pattern = re.compile(self._substitute(action.wait))
+                match = session.wait_for(pattern, since, remaining)
+                since = match.end()
+            elif action.sleep is not None:
+                session.pump(min(action.sleep, remaining))
+
+    # -- cast bookkeeping ----------------------------------------------------------------
+
+    def _pieces(self, start: int, end: int) -> list[tuple[float, str]]:
+        """Timed pieces of the buffer between two offsets."""
+        assert self.session is not None
+        out = []
+        for chunk in self.session.chunks:
+            if chunk.end <= start:
+                continue
+            if chunk.start >= end:
+                break
+            out.append((chunk.t, self.session.buffer[max(chunk.start, start) : min(chunk.end, end)]))
+        return out
+
+    def _emit(self, start: int, end: int) -> None:
+        """Send buffer[start:end] to the cast and the audience screen."""
+        if end <= start:
+            self.cursor = max(self.cursor, end)
+            return
+        for t, text in self.redactor.clean_pieces(self._pieces(start, end)):
+            self.cast.output(self.timeline.at(t), text)
+            self.screen.feed(text)
+        self.cursor = end
+
+    def _cut(self, end: int) -> None:
+        """Keep the buffer up to `end` out of the cast (callers account for its time)."""
+        self.cursor = max(self.cursor, end)
+
+    # -- variables -----------------------------------------------------------------------
+
+    def _substitute(self, text: str) -> str:
+        env_names = set(self.scenario.env)
+
+        def replace(match: re.Match[str]) -> str:
+            escaped, name = match.group(1), match.group(2)
+            if escaped:
+                return "${" + name + "}"
+            if name in self.values:
+                return self.values[name]
+            if name in env_names:
+                return match.group(0)  # the shell expands its own environment
+            return match.group(0)
+
+        return VAR_REF.sub(replace, text)
+
+    def _substitute_expect(self, expect: Expect) -> Expect:
+        update = {}
+        for name in ("contains", "not_contains", "regex", "not_regex", "lines", "screen"):
+            values = getattr(expect, name)
+            if any("${" in v for v in values):
+                update[name] = [self._substitute(v) for v in values]
+        return expect.model_copy(update=update) if update else expect
+
+
+def _after_echo(segment: str) -> str:
+    """What a command printed: everything after the echo of its own line."""
+    newline = segment.find("\n")
+    return segment[newline + 1 :] if newline != -1 else ""
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise _Interrupted() from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _ignore_interrupts() -> Iterator[None]:
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        previous_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)

@@ -1,0 +1,215 @@
+"""A real bash in a pty, driven through pexpect, with its exit codes carried in the prompt.
+
+The prompt carries `$?` inside an invisible OSC 133 "D" sequence and ends with OSC 133 "B"
+(FinalTerm semantic prompts), so the driver knows both when a command finished and how.
+Continuation prompts (PS2) are marked with OSC 133 "P;k=s". All of them are stripped from
+casts by `output_cleaner`.
+
+Every byte read is timestamped as it arrives and kept in one buffer; the driver reads while
+it waits between keystrokes, so output timing in the cast is the real timing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pexpect
+
+from .errors import SessionDied, StepTimeout
+
+PRIMARY_PROMPT = "\\[\\e]133;D;$?\\a\\]{prompt}\\[\\e]133;B\\a\\]"
+SECONDARY_PROMPT = "\\[\\e]133;P;k=s\\a\\]> \\[\\e]133;B\\a\\]"
+PROMPT_RE = re.compile(
+    r"\x1b\]133;(?:D;(?P<rc>\d+)|P;k=(?P<cont>s))\x07(?P<text>.*?)\x1b\]133;B\x07", re.DOTALL
+)
+INPUTRC = "set enable-bracketed-paste off\nset bell-style none\n"
+
+
+@dataclass
+class PromptHit:
+    start: int  # buffer offset where the prompt begins
+    end: int  # buffer offset just after it
+    rc: int | None  # None: a continuation prompt, or a nested shell that does not say
+    continuation: bool
+
+
+@dataclass
+class Chunk:
+    t: float  # time.monotonic() when read
+    start: int
+    end: int
+
+
+class ShellSession:
+    """One interactive bash. Offsets into `buffer` identify what each step printed."""
+
+    def __init__(
+        self,
+        *,
+        cols: int = 100,
+        rows: int = 30,
+        prompt: str = "$ ",
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        shell: str = "bash",
+    ) -> None:
+        self.cols, self.rows = cols, rows
+        self._tmp = tempfile.TemporaryDirectory(prefix="stagecast-shell-")
+        inputrc = Path(self._tmp.name, "inputrc")
+        inputrc.write_text(INPUTRC)
+        full_env = {
+            **os.environ,
+            **(env or {}),
+            "TERM": "xterm-256color",
+            "PS1": PRIMARY_PROMPT.format(prompt=prompt),
+            "PS2": SECONDARY_PROMPT,
+            "INPUTRC": str(inputrc),
+            "HISTFILE": "/dev/null",
+            "COLUMNS": str(cols),
+            "LINES": str(rows),
+        }
+        for name in ("PROMPT_COMMAND", "BASH_ENV", "ENV", "PS0", "ASCIINEMA_REC"):
+            full_env.pop(name, None)
+        self.buffer = ""
+        self.chunks: list[Chunk] = []
+        self.t0 = time.monotonic()
+        self._prompts: list[re.Pattern[str]] = []
+        self.child = pexpect.spawn(
+            shell,
+            ["--norc", "--noprofile", "-i"],
+            env=full_env,
+            cwd=cwd,
+            dimensions=(rows, cols),
+            encoding="utf-8",
+            codec_errors="replace",
+            echo=True,
+        )
+        # Pacing is ours; pexpect's default 50 ms per send would distort it.
+        self.child.delaybeforesend = None
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _read(self, timeout: float) -> bool:
+        """Read what is available within `timeout`; False when nothing came."""
+        try:
+            data = self.child.read_nonblocking(65536, timeout=max(timeout, 0))
+        except pexpect.TIMEOUT:
+            return False
+        except pexpect.EOF:
+            self.child.close()
+            status = self.child.exitstatus
+            if status is None:
+                status = self.child.signalstatus
+            raise SessionDied(f"the shell exited (status {status})") from None
+        if data:
+            start = len(self.buffer)
+            self.buffer += data
+            self.chunks.append(Chunk(time.monotonic(), start, len(self.buffer)))
+        return True
+
+    def pump(self, seconds: float) -> None:
+        """Keep reading output for `seconds` (instead of sleeping, so timings stay real)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._read(remaining)
+
+    def drain(self) -> None:
+        """Take whatever output is already waiting, without blocking."""
+        while self._read(0):
+            pass
+
+    def wait_for(self, pattern: re.Pattern[str], since: int, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            match = pattern.search(self.buffer, since)
+            if match:
+                return match
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StepTimeout(f"timed out after {timeout:g}s waiting for /{pattern.pattern}/")
+            self._read(remaining)
+
+    # -- prompts -------------------------------------------------------------------------
+
+    def push_prompt(self, prompt: str, is_regex: bool = False) -> None:
+        """A nested shell: from now on, its prompt ends commands."""
+        text = prompt if is_regex else re.escape(prompt)
+        self._prompts.append(
+            re.compile(r"(?:\x1b\]133;D;(?P<rc>\d+)\x07)?(?:" + text + r")(?:\x1b\]133;B\x07)?")
+        )
+
+    def pop_prompt(self) -> None:
+        if self._prompts:
+            self._prompts.pop()
+
+    @property
+    def nested_depth(self) -> int:
+        return len(self._prompts)
+
+    def wait_prompt(self, since: int, timeout: float) -> PromptHit:
+        pattern = self._prompts[-1] if self._prompts else PROMPT_RE
+        match = self.wait_for(pattern, since, timeout)
+        rc = match.group("rc")
+        cont = bool(match.groupdict().get("cont"))
+        return PromptHit(match.start(), match.end(), int(rc) if rc is not None else None, cont)
+
+    def start(self, timeout: float = 10) -> PromptHit:
+        """Wait for the first prompt: input sent before it would echo out of order."""
+        return self.wait_prompt(0, timeout)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        if not self.child.isalive():
+            raise SessionDied("the shell is no longer running")
+        self.child.send(text)
+
+    def type_text(self, text: str, delays: list[float] | None) -> None:
+        """Send `text`; with `delays`, one key at a time at those intervals."""
+        if delays is None:
+            self.send(text)
+            return
+        for ch, delay in zip(text, delays, strict=True):
+            self.pump(delay)
+            self.send(ch)
+
+    @property
+    def offset(self) -> int:
+        return len(self.buffer)
+
+    def interrupt(self, timeout: float = 5) -> PromptHit | None:
+        """Ctrl-C, then wait for a prompt; None when the shell does not come back."""
+        for key in ("\x03", "\x03", "\x1c"):
+            since = self.offset
+            try:
+                self.send(key)
+                return self.wait_prompt(since, timeout)
+            except StepTimeout:
+                continue
+            except SessionDied:
+                return None
+        return None
+
+    def alive(self) -> bool:
+        return self.child.isalive()
+
+    def close(self) -> None:
+        try:
+            if self.child.isalive():
+                self.child.sendline("exit")
+                try:
+                    self.child.expect(pexpect.EOF, timeout=1)
+                except (pexpect.TIMEOUT, pexpect.EOF):
+                    pass
+            self.child.close(force=True)
+        except Exception:  # noqa: BLE001 - closing must never mask the real outcome
+            pass
+        self._tmp.cleanup()

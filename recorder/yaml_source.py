@@ -1,0 +1,122 @@
+"""YAML loading that remembers where every key and value came from.
+
+pydantic reports errors by path (`steps`, 3, `expect`); this module maps such a path
+back to `file:line:col`, so users see where to fix their scenario.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ScenarioError
+
+PathKey = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Mark:
+    file: str
+    line: int  # 1-based
+    col: int  # 1-based
+
+
+@dataclass
+class SourceMap:
+    """Positions of values and of mapping keys, by data path."""
+
+    values: dict[PathKey, Mark] = field(default_factory=dict)
+    keys: dict[PathKey, Mark] = field(default_factory=dict)
+
+    def locate(self, path: PathKey, *, key: bool = False) -> Mark | None:
+        """The closest known position for `path`, walking up to its ancestors."""
+        table = self.keys if key else self.values
+        probe = tuple(path)
+        while True:
+            if probe in table:
+                return table[probe]
+            if key and probe in self.values:
+                return self.values[probe]
+            if not probe:
+                return None
+            probe = probe[:-1]
+
+    def graft(self, other: SourceMap, old_prefix: PathKey, new_prefix: PathKey) -> None:
+        """Copy `other`'s positions under `old_prefix` to live under `new_prefix`."""
+        for table, mine in ((other.values, self.values), (other.keys, self.keys)):
+            for path, mark in table.items():
+                if path[: len(old_prefix)] == old_prefix:
+                    mine[new_prefix + path[len(old_prefix) :]] = mark
+
+
+def _mark(file: str, node: yaml.Node) -> Mark:
+    return Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.source = SourceMap()
+        self._constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, path: PathKey) -> Any:
+        self.source.values[path] = _mark(self.file, node)
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise ScenarioError(
+                        self.file, *_line_col(key_node), "YAML merge keys (<<) are not supported"
+                    )
+                key = self._constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | float | bool) and key is not None:
+                    raise ScenarioError(
+                        self.file, *_line_col(key_node), "mapping keys must be plain scalars"
+                    )
+                if key in result:
+                    raise ScenarioError(
+                        self.file,
+                        *_line_col(key_node),
+                        f"duplicate key '{key}': keep one of them",
+                    )
+                self.source.keys[path + (key,)] = _mark(self.file, key_node)
+                result[key] = self.build(value_node, path + (key,))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self._constructor.construct_object(node, deep=True)
+
+
+def _line_col(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def load_yaml(path: Path, display_name: str | None = None) -> tuple[Any, SourceMap]:
+    """Parse one YAML document; raise ScenarioError with a position on any problem."""
+    name = display_name or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(name, 1, 1, "file not found: check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(name, 1, 1, f"cannot read the file ({exc})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ScenarioError(name, line, col, f"invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(name, 1, 1, f"invalid YAML: {exc}") from None
+    if node is None:
+        raise ScenarioError(name, 1, 1, "the file is empty: a scenario needs `title` and `steps`")
+    builder = _Builder(name)
+    try:
+        data = builder.build(node, ())
+    except yaml.YAMLError as exc:
+        raise ScenarioError(name, 1, 1, f"invalid YAML: {exc}") from None
+    return data, builder.source

@@ -1,0 +1,1 @@
+"""The `stagecast` console command: a thin layer over `recorder` and `player`."""

@@ -1,0 +1,3 @@
+from stagecast.cli import entry
+
+entry()

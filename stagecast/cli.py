@@ -1,0 +1,159 @@
+"""The `stagecast` command: parse arguments, call one function, map the outcome to an exit code.
+
+Exit codes: 0 all passed, 1 a check failed, 2 bad input or a missing prerequisite,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from recorder import __version__
+from recorder.errors import StagecastError
+from recorder.loader import LoadedScenario, load_scenario
+from recorder.model import json_schema
+from recorder.progress import NullReporter, RichReporter, make_console
+from recorder.record import record
+from recorder.rehearse import rehearse
+from recorder.report import results_json, summary_line, write_junit
+from recorder.results import ScenarioResult
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="stagecast", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"stagecast {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    lint = sub.add_parser("lint", help="validate scenario files; run nothing")
+    lint.add_argument("files", nargs="+", type=Path)
+    lint.set_defaults(func=cmd_lint)
+
+    schema = sub.add_parser("schema", help="print the scenario JSON Schema")
+    schema.set_defaults(func=cmd_schema)
+
+    rec = sub.add_parser("record", help="record a verified cast at human typing speed")
+    rec.add_argument("file", type=Path)
+    rec.add_argument("-o", "--output", type=Path, help="cast path (default casts/NAME.cast)")
+    _output_flags(rec)
+    rec.set_defaults(func=cmd_record)
+
+    reh = sub.add_parser("rehearse", help="run scenarios fast and check every step")
+    reh.add_argument("files", nargs="+", type=Path)
+    reh.add_argument("--junit", type=Path, help="write JUnit XML here")
+    _output_flags(reh)
+    reh.set_defaults(func=cmd_rehearse)
+    return parser
+
+
+def _output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="only the summary line")
+    parser.add_argument("--json", action="store_true", help="print results as JSON on stdout")
+
+
+def _load_all(files: Sequence[Path]) -> list[LoadedScenario]:
+    """Load every file before running any: one bad file means nothing runs."""
+    loaded, errors = [], []
+    for file in files:
+        try:
+            loaded.append(load_scenario(file))
+        except StagecastError as exc:
+            errors.append(str(exc))
+    if errors:
+        for error in errors:
+            print(error, file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    return loaded
+
+
+def _reporter(args: argparse.Namespace) -> NullReporter | RichReporter:
+    if args.quiet or args.json:
+        return NullReporter()
+    return RichReporter(make_console(stderr=True))
+
+
+def _finish(args: argparse.Namespace, results: list[ScenarioResult]) -> int:
+    if args.json:
+        print(results_json(results))
+    else:
+        console = make_console(stderr=False)
+        for result in results:
+            style = "green" if result.passed else "red"
+            console.print(summary_line(result), style=style, soft_wrap=True)
+            if result.cast_path:
+                console.print(f"  verified cast: {result.cast_path}", soft_wrap=True)
+            if result.failed_cast_path:
+                console.print(
+                    f"  failed attempt: {result.failed_cast_path}; report: {result.report_path}",
+                    soft_wrap=True,
+                )
+    if any(r.interrupted for r in results):
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    loaded = _load_all(args.files)
+    for item in loaded:
+        steps = len(item.scenario.steps)
+        print(f"{item.path}: ok ({steps} steps)")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    (loaded,) = _load_all([args.file])
+    return _finish(args, [record(loaded, args.output, _reporter(args))])
+
+
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    loaded = _load_all(args.files)
+    results: list[ScenarioResult] = []
+    try:
+        for item in loaded:
+            results.append(rehearse(item, _reporter(args)))
+            if results[-1].interrupted:
+                break
+    finally:
+        if args.junit and results:
+            write_junit(results, args.junit)
+    return _finish(args, results)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except StagecastError as exc:
+        print(f"stagecast: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("stagecast: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - a traceback must never reach a user
+        print(f"stagecast: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 70
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
