@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import ScenarioError
-from .model import EnvFrom, Expect, KeyAction, Scenario, Step
+from .model import EnvFrom, Expect, KeyAction, KeyedError, Scenario, Step
 from .yaml_source import PathKey, SourceMap, load_yaml
 
 STEP_LISTS = ("setup", "steps", "teardown")
@@ -88,8 +88,9 @@ def _expand_includes(
             raise ScenarioError(here.file, here.line, here.col, "include: give a file path")
         target = (file.parent / target_name).resolve()
         if target in chain:
+            cycle = " -> ".join(p.name for p in chain[chain.index(target) :] + (target,))
             raise ScenarioError(
-                here.file, here.line, here.col, f"include cycle: {target_name} includes itself"
+                here.file, here.line, here.col, f"include cycle: {cycle}: remove one include"
             )
         if not target.is_file():
             raise ScenarioError(
@@ -124,7 +125,10 @@ def _validate(data: dict[str, Any], source: SourceMap, file: str) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        # An unknown key often explains a "missing" one (`titel` for `title`): report it first.
+        rank = {"extra_forbidden": 0, "missing": 2}
+        error = min(errors, key=lambda e: rank.get(e["type"], 1))
         raise _to_scenario_error(error, data, source, file) from None
 
 
@@ -199,6 +203,9 @@ def _to_scenario_error(
     error: dict[str, Any], data: dict[str, Any], source: SourceMap, file: str
 ) -> ScenarioError:
     loc = tuple(error["loc"])
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, KeyedError):
+        loc = loc + cause.path
     path = _data_path(data, loc)
     kind = error["type"]
     where = _dotted(path)
@@ -216,9 +223,10 @@ def _to_scenario_error(
     else:
         msg = error["msg"].removeprefix("Value error, ")
         got = error.get("input")
-        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        plain = isinstance(got, dict | list) or got is None or repr(got) in msg
+        shown = "" if plain else f" (got {got!r})"
         message = f"{where}: {msg}{shown}"
-        mark = source.locate(path)
+        mark = source.locate(path, key=isinstance(cause, KeyedError))
     if mark is None:
         return ScenarioError(file, 1, 1, message)
     return ScenarioError(mark.file, mark.line, mark.col, message)

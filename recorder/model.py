@@ -18,6 +18,14 @@ from pydantic import (
 from .keys import NAMED_KEYS
 
 
+class KeyedError(ValueError):
+    """A model-level error that belongs to one key, so that it is reported at that key."""
+
+    def __init__(self, message: str, *path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 def _compile(pattern: str) -> str:
     try:
         re.compile(pattern)
@@ -153,15 +161,17 @@ class Step(Strict):
         if self.run is None:
             for name in ("expect", "retry", "capture", "keys", "enters"):
                 if getattr(self, name) is not None:
-                    raise ValueError(f"`{name}` needs a `run` command in the same step")
+                    raise KeyedError(f"`{name}` needs a `run` command in the same step", name)
             if self.leaves:
-                raise ValueError("`leaves` needs a `run` command, such as `exit`")
+                raise KeyedError("`leaves` needs a `run` command, such as `exit`", "leaves")
         if self.enters is not None and self.leaves:
-            raise ValueError("a step cannot both `enters` and `leaves` a shell")
+            raise KeyedError("a step cannot both `enters` and `leaves` a shell: split it", "leaves")
         if self.capture:
             for name in self.capture:
                 if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-                    raise ValueError(f"capture name '{name}' must be an identifier")
+                    raise KeyedError(
+                        f"capture name '{name}' must be an identifier", "capture", name
+                    )
         return self
 
     def label(self) -> str:
@@ -196,9 +206,14 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _names(self) -> Scenario:
-        for name in list(self.env) + list(self.vars):
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-                raise ValueError(f"'{name}' is not a valid variable name")
+        for table in ("env", "vars"):
+            for name in getattr(self, table):
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                    raise KeyedError(
+                        f"'{name}' is not a valid variable name: use letters, digits and _",
+                        table,
+                        name,
+                    )
         return self
 
 

@@ -81,7 +81,7 @@ class ShellSession:
         self._prompts: list[re.Pattern[str]] = []
         self.child = pexpect.spawn(
             shell,
-            ["--norc", "--noprofile", "-i"],
+            ["--norc", "--noprofile", "+H", "-i"],
             env=full_env,
             cwd=cwd,
             dimensions=(rows, cols),

@@ -106,10 +106,7 @@ def load_yaml(path: Path, display_name: str | None = None) -> tuple[Any, SourceM
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ScenarioError(name, line, col, f"invalid YAML: {problem}") from None
+        raise _yaml_error(name, exc) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(name, 1, 1, f"invalid YAML: {exc}") from None
     if node is None:
@@ -120,3 +117,21 @@ def load_yaml(path: Path, display_name: str | None = None) -> tuple[Any, SourceM
     except yaml.YAMLError as exc:
         raise ScenarioError(name, 1, 1, f"invalid YAML: {exc}") from None
     return data, builder.source
+
+
+def _yaml_error(name: str, exc: yaml.MarkedYAMLError) -> ScenarioError:
+    """PyYAML's message, pointed at the construct that was left open, with a hint."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    mark = exc.problem_mark or exc.context_mark
+    hint = ""
+    if "<stream end>" in problem and exc.context_mark is not None:
+        mark = exc.context_mark  # the end of the file says little; the opening does
+        hint = f"; {exc.context} here was never closed"
+    elif "block" in problem:
+        hint = "; check the indentation of this line against the lines above"
+    elif "mapping values are not allowed" in problem:
+        hint = "; quote a value that contains ': '"
+    elif "found character '\\t'" in problem:
+        hint = "; indent with spaces, not tabs"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return ScenarioError(name, line, col, f"invalid YAML: {problem}{hint}")

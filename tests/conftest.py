@@ -1,0 +1,77 @@
+"""Shared helpers: write a scenario to a temp dir, run it in-process or through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from recorder.loader import load_scenario
+from recorder.record import record
+from recorder.rehearse import rehearse
+from recorder.results import ScenarioResult
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+RECORDINGS = SHARED / "seed" / "meetup-recordings"
+
+FAST = "typing: {cps: 100, think: 0}\n"
+
+
+def scenario_text(body: str, title: str = "test", fast: bool = True) -> str:
+    head = f"title: {json.dumps(title)}\nterminal: {{cols: 80, rows: 24}}\nprompt: 'test$ '\n"
+    return head + (FAST if fast else "") + textwrap.dedent(body)
+
+
+@pytest.fixture
+def write_scenario(tmp_path: Path):
+    def write(body: str, name: str = "scn.yaml", **kwargs: object) -> Path:
+        path = tmp_path / name
+        path.write_text(scenario_text(body, **kwargs))  # type: ignore[arg-type]
+        return path
+
+    return write
+
+
+@pytest.fixture
+def run_rehearse(write_scenario):
+    def run(body: str, **kwargs: object) -> ScenarioResult:
+        return rehearse(load_scenario(write_scenario(body, **kwargs)))
+
+    return run
+
+
+@pytest.fixture
+def run_record(write_scenario, tmp_path: Path):
+    def run(body: str, cast: Path | None = None, **kwargs: object) -> ScenarioResult:
+        target = cast or tmp_path / "out.cast"
+        return record(load_scenario(write_scenario(body, **kwargs)), target)
+
+    return run
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stagecast", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or ROOT,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def read_cast(path: Path) -> tuple[dict, list[list]]:
+    lines = path.read_text().splitlines()
+    return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+
+
+def step(result: ScenarioResult, index: int, phase: str = "steps"):
+    return next(s for s in result.steps if s.phase == phase and s.index == index)
