@@ -20,7 +20,7 @@ from .model import EnvFrom, Expect, KeyAction, KeyedError, Scenario, Step
 from .yaml_source import PathKey, SourceMap, load_yaml
 
 STEP_LISTS = ("setup", "steps", "teardown")
-VAR_REF = re.compile(r"(?<!\$)\$\{([^}]*)\}")
+VAR_REF = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -69,6 +69,8 @@ def _expand_includes(
     chain: tuple[Path, ...],
 ) -> list[Any]:
     """Replace `{include: other.yaml}` items by that file's steps, keeping positions."""
+    if not any(isinstance(item, dict) and "include" in item for item in items):
+        return items
     out: list[Any] = []
     old_positions = SourceMap(dict(source.values), dict(source.keys))
     for index, item in enumerate(items):

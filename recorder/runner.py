@@ -6,7 +6,9 @@ Teardown always runs: after success, a failed check, a timeout, a dead shell or 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import copy
 import re
 import signal
@@ -85,7 +87,6 @@ class Runner:
         self.redactor = Redactor()
         self.session: ShellSession | None = None
         self.cursor = 0  # buffer offset up to which output was assigned to the cast or cut
-        self.chunk_index = 0
         self.timeline = _Timeline(time.monotonic())
         self._env: dict[str, str] = {}
 
@@ -215,7 +216,6 @@ class Runner:
                 try:
                     self.session = self._start_session()
                     self.cursor = self.session.offset
-                    self.chunk_index = 0
                 except PrerequisiteError:
                     self.session = None
                     return
@@ -241,7 +241,6 @@ class Runner:
             session.close()
         self.session = self._start_session()
         self.cursor = self.session.offset
-        self.chunk_index = 0
 
     def _skip_to_end(self) -> None:
         assert self.session is not None
@@ -405,7 +404,12 @@ class Runner:
                     session.wait_for(ECHO_END, mark, max(deadline - time.monotonic(), 0))
                     session.pump(PROGRAM_SETTLE)
                     self._drive_keys(step.keys, mark, human, deadline)
-                hit = session.wait_prompt(mark, max(deadline - time.monotonic(), 0))
+                # Search for the prompt after the command's echo: a nested shell's
+                # literal prompt may well appear in the command that starts it.
+                echo_end = session.wait_for(
+                    ECHO_END, mark, max(deadline - time.monotonic(), 0)
+                ).end()
+                hit = session.wait_prompt(echo_end, max(deadline - time.monotonic(), 0))
                 outputs.append(_after_echo(session.buffer[mark : hit.start]))
                 if hit.continuation:
                     if last:
@@ -461,13 +465,15 @@ class Runner:
     def _pieces(self, start: int, end: int) -> list[tuple[float, str]]:
         """Timed pieces of the buffer between two offsets."""
         assert self.session is not None
+        chunks = self.session.chunks
+        # Chunks are sorted by offset: binary-search the first one, so runs stay linear.
+        first = bisect.bisect_right(chunks, start, key=lambda c: c.end)
         out = []
-        for chunk in self.session.chunks:
-            if chunk.end <= start:
-                continue
+        buffer = self.session.buffer
+        for chunk in itertools.islice(chunks, first, None):
             if chunk.start >= end:
                 break
-            out.append((chunk.t, self.session.buffer[max(chunk.start, start) : min(chunk.end, end)]))
+            out.append((chunk.t, buffer[max(chunk.start, start) : min(chunk.end, end)]))
         return out
 
     def _emit(self, start: int, end: int) -> None:
