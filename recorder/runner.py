@@ -264,6 +264,7 @@ class Runner:
             self.cast.marker(self.timeline.at(t_start), result.label)
         else:
             self._cut(session.offset)
+        session.forget(self.cursor)
         if human and (step.run or step.say):
             session.pump(self.scenario.typing.think)
         try:
@@ -372,6 +373,7 @@ class Runner:
         screen_text = None
         if expect.screen:
             if preview:
+                self.screen.render()
                 screen = copy.deepcopy(self.screen)
                 pieces = self.redactor.clean_pieces(
                     self._pieces(attempt.start_offset, session.offset)
@@ -406,11 +408,11 @@ class Runner:
                     self._drive_keys(step.keys, mark, human, deadline)
                 # Search for the prompt after the command's echo: a nested shell's
                 # literal prompt may well appear in the command that starts it.
-                echo_end = session.wait_for(
+                _, echo_end = session.wait_for(
                     ECHO_END, mark, max(deadline - time.monotonic(), 0)
-                ).end()
+                )
                 hit = session.wait_prompt(echo_end, max(deadline - time.monotonic(), 0))
-                outputs.append(_after_echo(session.buffer[mark : hit.start]))
+                outputs.append(_after_echo(session.text(mark, hit.start)))
                 if hit.continuation:
                     if last:
                         attempt.failures.append(
@@ -422,7 +424,7 @@ class Runner:
                 attempt.rc = hit.rc
         except StepTimeout:
             timeout = step.timeout or self.scenario.timeout
-            outputs.append(_after_echo(session.buffer[mark:]))
+            outputs.append(_after_echo(session.text(mark)))
             if step.enters:
                 session.pop_prompt()
             attempt.failures.append(f"timed out after {timeout:g}s; sent Ctrl-C")
@@ -455,8 +457,7 @@ class Runner:
                     session.send(key_bytes(action.key))
             elif action.wait is not None:
                 pattern = re.compile(self._substitute(action.wait))
-                match = session.wait_for(pattern, since, remaining)
-                since = match.end()
+                _, since = session.wait_for(pattern, since, remaining)
             elif action.sleep is not None:
                 session.pump(min(action.sleep, remaining))
 
@@ -469,11 +470,10 @@ class Runner:
         # Chunks are sorted by offset: binary-search the first one, so runs stay linear.
         first = bisect.bisect_right(chunks, start, key=lambda c: c.end)
         out = []
-        buffer = self.session.buffer
         for chunk in itertools.islice(chunks, first, None):
             if chunk.start >= end:
                 break
-            out.append((chunk.t, buffer[max(chunk.start, start) : min(chunk.end, end)]))
+            out.append((chunk.t, self.session.text(max(chunk.start, start), min(chunk.end, end))))
         return out
 
     def _emit(self, start: int, end: int) -> None:

@@ -5,13 +5,16 @@ The prompt carries `$?` inside an invisible OSC 133 "D" sequence and ends with O
 Continuation prompts (PS2) are marked with OSC 133 "P;k=s". All of them are stripped from
 casts by `output_cleaner`.
 
-Every byte read is timestamped as it arrives and kept in one buffer; the driver reads while
+Every byte read is timestamped as it arrives and kept in a buffer addressed by offsets; the driver reads while
 it waits between keystrokes, so output timing in the cast is the real timing.
 """
 
 from __future__ import annotations
 
+import bisect
+import codecs
 import os
+import select
 import re
 import tempfile
 import time
@@ -75,7 +78,9 @@ class ShellSession:
         }
         for name in ("PROMPT_COMMAND", "BASH_ENV", "ENV", "PS0", "ASCIINEMA_REC"):
             full_env.pop(name, None)
-        self.buffer = ""
+        self._text = ""  # output from offset `_base` on; older output was forgotten
+        self._base = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.chunks: list[Chunk] = []
         self.t0 = time.monotonic()
         self._prompts: list[re.Pattern[str]] = []
@@ -85,31 +90,37 @@ class ShellSession:
             env=full_env,
             cwd=cwd,
             dimensions=(rows, cols),
-            encoding="utf-8",
-            codec_errors="replace",
             echo=True,
         )
         # Pacing is ours; pexpect's default 50 ms per send would distort it.
         self.child.delaybeforesend = None
+        self._fd = self.child.child_fd
 
     # -- reading -------------------------------------------------------------------------
 
     def _read(self, timeout: float) -> bool:
-        """Read what is available within `timeout`; False when nothing came."""
-        try:
-            data = self.child.read_nonblocking(65536, timeout=max(timeout, 0))
-        except pexpect.TIMEOUT:
+        """Read what is available within `timeout`; False when nothing came.
+
+        Reads the pty directly (pexpect spawned it): one select and one read per chunk.
+        """
+        ready, _, _ = select.select([self._fd], [], [], max(timeout, 0))
+        if not ready:
             return False
-        except pexpect.EOF:
-            self.child.close()
+        try:
+            data = os.read(self._fd, 65536)
+        except OSError:  # EIO: the other side of the pty is gone
+            data = b""
+        if not data:
+            self.child.close(force=True)
             status = self.child.exitstatus
             if status is None:
                 status = self.child.signalstatus
-            raise SessionDied(f"the shell exited (status {status})") from None
-        if data:
-            start = len(self.buffer)
-            self.buffer += data
-            self.chunks.append(Chunk(time.monotonic(), start, len(self.buffer)))
+            raise SessionDied(f"the shell exited (status {status})")
+        text = self._decoder.decode(data)
+        if text:
+            start = self.offset
+            self._text += text
+            self.chunks.append(Chunk(time.monotonic(), start, start + len(text)))
         return True
 
     def pump(self, seconds: float) -> None:
@@ -126,16 +137,32 @@ class ShellSession:
         while self._read(0):
             pass
 
-    def wait_for(self, pattern: re.Pattern[str], since: int, timeout: float) -> re.Match[str]:
+    def wait_for(self, pattern: re.Pattern[str], since: int, timeout: float) -> tuple[int, int]:
+        """Offsets (start, end) of the first match of `pattern` at or after `since`."""
         deadline = time.monotonic() + timeout
         while True:
-            match = pattern.search(self.buffer, since)
+            match = pattern.search(self._text, max(since - self._base, 0))
             if match:
-                return match
+                return match.start() + self._base, match.end() + self._base
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StepTimeout(f"timed out after {timeout:g}s waiting for /{pattern.pattern}/")
             self._read(remaining)
+
+    def text(self, start: int, end: int | None = None) -> str:
+        """Output between two offsets (both at or after the last `forget`)."""
+        stop = None if end is None else end - self._base
+        return self._text[max(start - self._base, 0) : stop]
+
+    def forget(self, offset: int) -> None:
+        """Drop output before `offset`: it was handed to the cast, and the buffer stays small."""
+        cut = offset - self._base
+        if cut <= 0:
+            return
+        self._text = self._text[cut:]
+        self._base = offset
+        keep = bisect.bisect_right(self.chunks, offset, key=lambda c: c.end)
+        del self.chunks[:keep]
 
     # -- prompts -------------------------------------------------------------------------
 
@@ -156,10 +183,12 @@ class ShellSession:
 
     def wait_prompt(self, since: int, timeout: float) -> PromptHit:
         pattern = self._prompts[-1] if self._prompts else PROMPT_RE
-        match = self.wait_for(pattern, since, timeout)
+        start, end = self.wait_for(pattern, since, timeout)
+        match = pattern.match(self._text, start - self._base)
+        assert match is not None
         rc = match.group("rc")
         cont = bool(match.groupdict().get("cont"))
-        return PromptHit(match.start(), match.end(), int(rc) if rc is not None else None, cont)
+        return PromptHit(start, end, int(rc) if rc is not None else None, cont)
 
     def start(self, timeout: float = 10) -> PromptHit:
         """Wait for the first prompt: input sent before it would echo out of order."""
@@ -183,7 +212,7 @@ class ShellSession:
 
     @property
     def offset(self) -> int:
-        return len(self.buffer)
+        return self._base + len(self._text)
 
     def interrupt(self, timeout: float = 5) -> PromptHit | None:
         """Ctrl-C, then wait for a prompt; None when the shell does not come back."""
