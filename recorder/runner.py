@@ -37,6 +37,7 @@ KEY_GAP = 0.25  # seconds between named keys when typing at human speed
 INTERRUPT_GRACE = 5.0
 PROGRAM_SETTLE = 0.15  # seconds an interactive program gets to start before its keys
 ECHO_END = re.compile(r"\n")
+DEFAULT_EXPECT = Expect()
 
 
 class _Interrupted(Exception):
@@ -348,14 +349,13 @@ class Runner:
             self._cut(attempt.start_offset)
         self._finish_output(visible)
         result.rc = attempt.rc
-        result.output = self.redactor.clean_text(plain_text(attempt.output_raw))
+        output = plain_text(attempt.output_raw)
+        result.output = self.redactor.clean_text(output) if output else ""
         failures = list(attempt.failures)
-        if not failures and step.expect is not None:
-            failures += self._evaluate(step.expect, attempt, visible)
-        elif not failures:
-            failures += self._evaluate(Expect(), attempt, visible)
+        if not failures:
+            failures += self._evaluate(step.expect or DEFAULT_EXPECT, attempt, visible)
         if not failures and step.capture:
-            values, missing = checks.capture(step.capture, plain_text(attempt.output_raw))
+            values, missing = checks.capture(step.capture, output)
             self.values.update(values)
             failures += missing
         result.failures = [self.redactor.clean_text(f) for f in failures]
@@ -406,12 +406,14 @@ class Runner:
                     session.wait_for(ECHO_END, mark, max(deadline - time.monotonic(), 0))
                     session.pump(PROGRAM_SETTLE)
                     self._drive_keys(step.keys, mark, human, deadline)
-                # Search for the prompt after the command's echo: a nested shell's
-                # literal prompt may well appear in the command that starts it.
-                _, echo_end = session.wait_for(
-                    ECHO_END, mark, max(deadline - time.monotonic(), 0)
-                )
-                hit = session.wait_prompt(echo_end, max(deadline - time.monotonic(), 0))
+                since = mark
+                if session.nested_depth:
+                    # A nested shell's literal prompt may well appear in the command
+                    # that starts it: search after the echo. (Our own prompt cannot.)
+                    _, since = session.wait_for(
+                        ECHO_END, mark, max(deadline - time.monotonic(), 0)
+                    )
+                hit = session.wait_prompt(since, max(deadline - time.monotonic(), 0))
                 outputs.append(_after_echo(session.text(mark, hit.start)))
                 if hit.continuation:
                     if last:
