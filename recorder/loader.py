@@ -46,7 +46,10 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     if not isinstance(data, dict):
         mark = source.locate(())
         raise ScenarioError(
-            str(path), mark.line if mark else 1, 1, "a scenario is a mapping with `title` and `steps`"
+            str(path),
+            mark.line if mark else 1,
+            1,
+            "a scenario is a mapping with `title` and `steps`",
         )
     digest = hashlib.sha256(path.read_bytes())
     for list_name in STEP_LISTS:
@@ -152,11 +155,16 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
 
 
 def path_is_tag(part: str) -> bool:
-    return part in {"str", "int", "float", "bool", "list", "dict"} or "[" in part or part in {
-        "KeyAction",
-        "EnvFrom",
-        "literal['any']",
-    }
+    return (
+        part in {"str", "int", "float", "bool", "list", "dict"}
+        or "[" in part
+        or part
+        in {
+            "KeyAction",
+            "EnvFrom",
+            "literal['any']",
+        }
+    )
 
 
 def _model_for(path: PathKey) -> type[BaseModel] | None:

@@ -39,8 +39,11 @@ def _as_list(value: Any) -> Any:
 
 
 Regex = Annotated[str, AfterValidator(_compile)]
-StrList = Annotated[list[str], BeforeValidator(_as_list)]
-RegexList = Annotated[list[Regex], BeforeValidator(_as_list)]
+# One string or a list of them; the schema says so too.
+StrList = Annotated[list[str], BeforeValidator(_as_list, json_schema_input_type=str | list[str])]
+RegexList = Annotated[
+    list[Regex], BeforeValidator(_as_list, json_schema_input_type=str | list[str])
+]
 
 
 class Strict(BaseModel):
@@ -56,7 +59,9 @@ class Typing(Strict):
     """The human typing model. Defaults are calibrated on the speaker's own recordings."""
 
     cps: float = Field(5.0, gt=0, le=100, description="Mean characters per second")
-    jitter: float = Field(0.55, ge=0, le=2, description="Spread of per-key delays (lognormal sigma)")
+    jitter: float = Field(
+        0.55, ge=0, le=2, description="Spread of per-key delays (lognormal sigma)"
+    )
     seed: int = Field(0, description="Same seed, same typed timings")
     think: float = Field(
         0.8, ge=0, le=10, description="Seconds the presenter pauses before typing a step"
@@ -64,7 +69,9 @@ class Typing(Strict):
 
 
 class EnvFrom(Strict):
-    from_env: str = Field(description="Take the value from this variable of stagecast's environment")
+    from_env: str = Field(
+        description="Take the value from this variable of stagecast's environment"
+    )
     secret: bool = Field(False, description="Redact the value from casts and reports")
 
 

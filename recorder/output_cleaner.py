@@ -31,7 +31,9 @@ class Redactor:
     patterns: tuple[re.Pattern[str], ...] = ()
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
-        found: list[tuple[int, int, str]] = [(m.start(), m.end(), "") for m in INVISIBLE.finditer(text)]
+        found: list[tuple[int, int, str]] = [
+            (m.start(), m.end(), "") for m in INVISIBLE.finditer(text)
+        ]
         for secret in self.secrets:
             if not secret:
                 continue

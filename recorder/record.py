@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 from .cast_writer import (
-    Cast,
     failed_paths,
     publish_atomically,
     remove_stale_temps,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import itertools
 import copy
+import itertools
 import re
 import signal
 import time
@@ -108,10 +108,12 @@ class Runner:
             mode=self.mode,
             sha256=self.loaded.sha256,
         )
-        plan = [
-            ("setup", i, s) for i, s in enumerate(scenario.setup)
-        ] + [("steps", i, s) for i, s in enumerate(scenario.steps)]
-        for phase, index, step in plan + [("teardown", i, s) for i, s in enumerate(scenario.teardown)]:
+        plan = [("setup", i, s) for i, s in enumerate(scenario.setup)] + [
+            ("steps", i, s) for i, s in enumerate(scenario.steps)
+        ]
+        for phase, index, step in plan + [
+            ("teardown", i, s) for i, s in enumerate(scenario.teardown)
+        ]:
             result.steps.append(self._blank_result(phase, index, step))
         self.reporter.scenario_started(self.loaded, result.steps)
         started = time.monotonic()
@@ -296,8 +298,10 @@ class Runner:
     def _say(self, text: str, human: bool, deadline: float) -> None:
         session = self.session
         assert session is not None
-        lines = [f"# {line}".rstrip() if not line.startswith("#") else line for line in
-                 self._substitute(text).strip().splitlines()]
+        lines = [
+            f"# {line}".rstrip() if not line.startswith("#") else line
+            for line in self._substitute(text).strip().splitlines()
+        ]
         for line in lines:
             mark = session.offset
             self._type_line(line, human)
@@ -410,9 +414,7 @@ class Runner:
                 if session.nested_depth:
                     # A nested shell's literal prompt may well appear in the command
                     # that starts it: search after the echo. (Our own prompt cannot.)
-                    _, since = session.wait_for(
-                        ECHO_END, mark, max(deadline - time.monotonic(), 0)
-                    )
+                    _, since = session.wait_for(ECHO_END, mark, max(deadline - time.monotonic(), 0))
                 hit = session.wait_prompt(since, max(deadline - time.monotonic(), 0))
                 outputs.append(_after_echo(session.text(mark, hit.start)))
                 if hit.continuation:

@@ -5,8 +5,8 @@ The prompt carries `$?` inside an invisible OSC 133 "D" sequence and ends with O
 Continuation prompts (PS2) are marked with OSC 133 "P;k=s". All of them are stripped from
 casts by `output_cleaner`.
 
-Every byte read is timestamped as it arrives and kept in a buffer addressed by offsets; the driver reads while
-it waits between keystrokes, so output timing in the cast is the real timing.
+Every byte read is timestamped as it arrives and kept in a buffer addressed by offsets;
+the driver reads while it waits between keystrokes, so output timing in the cast is real.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import bisect
 import codecs
 import os
-import select
 import re
+import select
 import tempfile
 import time
 from dataclasses import dataclass

@@ -9,7 +9,6 @@ import sys
 
 import pyte
 from asciinema.asciicast import open_from_url
-
 from conftest import read_cast, step
 
 SCENARIO = r"""
