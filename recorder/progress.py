@@ -9,7 +9,6 @@ from typing import Protocol
 from rich.console import Console, Group
 from rich.live import Live
 from rich.spinner import Spinner
-from rich.table import Table
 from rich.text import Text
 
 from .loader import LoadedScenario
@@ -45,7 +44,8 @@ def make_console(stderr: bool = True) -> Console:
 
 
 class RichReporter:
-    """The step list with a spinner and elapsed time; one line per step without a tty."""
+    """On a terminal: the step list, live, with a spinner and the elapsed time of long steps.
+    Elsewhere (CI logs): one line per finished step."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -58,7 +58,7 @@ class RichReporter:
         self.steps = steps
         self.console.print(Text(f"▶ {loaded.scenario.title}", style="bold"))
         if self.console.is_terminal:
-            self.live = Live(self, console=self.console, refresh_per_second=8, transient=True)
+            self.live = Live(self, console=self.console, refresh_per_second=8)
             self.live.start()
 
     def step_started(self, step: StepResult) -> None:
@@ -67,31 +67,36 @@ class RichReporter:
 
     def step_finished(self, step: StepResult) -> None:
         self.current = None
-        line = self._line(step)
-        if self.live is not None:
-            self.live.console.print(line)
-        else:
-            self.console.print(line)
+        if self.live is None:
+            self.console.print(self._line(step))
 
     def scenario_finished(self, result: ScenarioResult) -> None:
         if self.live is not None:
+            self.live.refresh()
             self.live.stop()
             self.live = None
 
     def _line(self, step: StepResult) -> Text:
         icon, style = ICONS.get(step.status, ("?", ""))
         where = "" if step.phase == "steps" else f"{step.phase} "
-        text = Text(f"  {icon} ", style=style)
+        text = Text("  ")
+        text.append(icon, style=style)
+        text.append(" ")
         text.append(f"{where}{step.label}", style="dim" if step.hidden else "")
-        text.append(f"  {step.duration:.1f}s", style="dim")
+        if step.status != "skipped":
+            text.append(f"  {step.duration:.1f}s", style="dim")
         for failure in step.failures:
             text.append(f"\n      {failure}", style="red")
         return text
 
-    def __rich__(self) -> Group | Table:
-        if self.current is None:
-            return Table.grid()
-        elapsed = time.monotonic() - self.started
-        label = self.current.label
-        suffix = f"  {elapsed:.0f}s" if elapsed >= LONG_STEP else ""
-        return Group(Spinner("dots", text=Text(f"{label}{suffix}")))
+    def __rich__(self) -> Group:
+        rows: list[Text | Spinner] = []
+        for step in self.steps:
+            if step is self.current:
+                elapsed = time.monotonic() - self.started
+                suffix = f"  {elapsed:.0f}s" if elapsed >= LONG_STEP else ""
+                where = "" if step.phase == "steps" else f"{step.phase} "
+                rows.append(Spinner("dots", text=Text(f"{where}{step.label}{suffix}")))
+            else:
+                rows.append(self._line(step))
+        return Group(*rows)

@@ -32,7 +32,7 @@ from .session import ShellSession
 from .typing_model import TypingModel
 
 Mode = Literal["record", "rehearse"]
-VAR_REF = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+VAR_REF = re.compile(r"\$(\$?)\{([^}]*)\}")
 KEY_GAP = 0.25  # seconds between named keys when typing at human speed
 INTERRUPT_GRACE = 5.0
 PROGRAM_SETTLE = 0.15  # seconds an interactive program gets to start before its keys
