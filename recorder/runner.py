@@ -104,7 +104,7 @@ class Runner:
         result = ScenarioResult(
             name=self.loaded.name,
             path=str(self.loaded.path),
-            title=scenario.title,
+            title=self.redactor.clean_text(scenario.title),
             mode=self.mode,
             sha256=self.loaded.sha256,
         )
@@ -141,7 +141,7 @@ class Runner:
             phase=phase,
             index=index,
             label=self.redactor.clean_text(step.label()),
-            command=step.run,
+            command=self.redactor.clean_text(step.run) if step.run else None,
             hidden=hidden,
             location=self.loaded.where((phase, index)),
         )

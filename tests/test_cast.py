@@ -28,6 +28,7 @@ teardown:
   - run: echo hidden-teardown-output
 """
 HEADER = """
+requires: [bash]
 vars: {shown: visible}
 env:
   USER_NAME: Ada
@@ -74,6 +75,7 @@ def test_cast_header_and_provenance(run_record, monkeypatch, tmp_path) -> None:
     assert provenance["verified"] is True
     assert provenance["scenario_sha256"] == result.sha256 and len(result.sha256) == 64
     assert provenance["version"] and provenance["date"].startswith("20")
+    assert provenance["tools"]["bash"].startswith("GNU bash")
     phases = [(s["phase"], s["status"]) for s in provenance["steps"]]
     assert phases == [("setup", "passed")] + [("steps", "passed")] * 4 + [("teardown", "passed")]
     assert all(isinstance(s["duration"], float) for s in provenance["steps"])
