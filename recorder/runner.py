@@ -38,6 +38,7 @@ INTERRUPT_GRACE = 5.0
 PROGRAM_SETTLE = 0.15  # seconds an interactive program gets to start before its keys
 ECHO_END = re.compile(r"\n")
 DEFAULT_EXPECT = Expect()
+QUOTED_TAB = "\x16\t"  # readline's quoted-insert: a tab in a heredoc must not complete
 
 
 class _Interrupted(Exception):
@@ -311,10 +312,10 @@ class Runner:
         session = self.session
         assert session is not None
         if not human:
-            session.send(line + "\r")
+            session.send(line.replace("\t", QUOTED_TAB) + "\r")
             return
         delays = self.typing.delays(line + "\r")
-        session.type_text(line, delays[:-1])
+        session.type_text(line, delays[:-1], literal_tabs=True)
         session.pump(delays[-1])
         session.send("\r")
 

@@ -201,14 +201,24 @@ class ShellSession:
             raise SessionDied("the shell is no longer running")
         self.child.send(text)
 
-    def type_text(self, text: str, delays: list[float] | None) -> None:
-        """Send `text`; with `delays`, one key at a time at those intervals."""
+    def type_text(
+        self, text: str, delays: list[float] | None, *, literal_tabs: bool = False
+    ) -> None:
+        """Send `text`; with `delays`, one key at a time at those intervals.
+
+        With `literal_tabs`, a tab goes through readline's quoted-insert (Ctrl-V), so a
+        tab inside a command line is inserted instead of triggering completion.
+        """
+        if literal_tabs:
+            text_to_send = text.replace("\t", "\x16\t")
+        else:
+            text_to_send = text
         if delays is None:
-            self.send(text)
+            self.send(text_to_send)
             return
         for ch, delay in zip(text, delays, strict=True):
             self.pump(delay)
-            self.send(ch)
+            self.send("\x16\t" if literal_tabs and ch == "\t" else ch)
 
     @property
     def offset(self) -> int:

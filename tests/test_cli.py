@@ -120,3 +120,10 @@ def test_record_default_path_is_casts_name(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "casts" / "named.cast").exists()
     assert "verified cast: casts/named.cast" in done.stdout
+
+
+def test_published_schema_file_is_current() -> None:
+    published = json.loads((ROOT / "scenarios" / "scenario.schema.json").read_text())
+    assert published == json.loads(run_cli("schema").stdout), (
+        "run: stagecast schema > scenarios/scenario.schema.json"
+    )

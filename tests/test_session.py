@@ -178,3 +178,10 @@ def test_rehearse_never_waits_for_the_typing_model(run_rehearse, monkeypatch) ->
     monkeypatch.setattr(typing_model.TypingModel, "delays", boom)
     result = run_rehearse("steps:\n  - say: hello\n    run: echo hi\n")
     assert result.passed
+
+
+def test_tabs_in_heredocs_are_typed_literally(run_rehearse, run_record, tmp_path) -> None:
+    body = "steps:\n  - run: |\n      cat <<-EOF | od -c | head -1\n      \ta\tb\n      \tEOF\n"
+    body += "    expect: {regex: ['a +\\\\t +b']}\n"
+    assert run_rehearse(body).passed
+    assert run_record(body, cast=tmp_path / "tabs.cast").passed
