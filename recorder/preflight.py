@@ -9,11 +9,29 @@ from .errors import PrerequisiteError
 from .loader import LoadedScenario
 from .model import EnvFrom
 
+ROOT = "root"  # a `requires` entry that asks for root rather than a program
+
+
+def unmet_requirements(loaded: LoadedScenario) -> list[tuple[int, str]]:
+    """(index, name) of every `requires` entry this machine does not satisfy."""
+    out = []
+    for i, name in enumerate(loaded.scenario.requires):
+        if name == ROOT:
+            if os.geteuid() != 0:
+                out.append((i, name))
+        elif shutil.which(name) is None:
+            out.append((i, name))
+    return out
+
 
 def check_requires(loaded: LoadedScenario) -> None:
-    missing = [
-        (i, name) for i, name in enumerate(loaded.scenario.requires) if shutil.which(name) is None
-    ]
+    missing = unmet_requirements(loaded)
+    for index, name in missing:
+        if name == ROOT:
+            raise PrerequisiteError(
+                f"{loaded.where(('requires', index))}: this scenario needs root: "
+                "run it as root (for example with sudo)"
+            )
     if missing:
         index, name = missing[0]
         others = f" (also missing: {', '.join(n for _, n in missing[1:])})" if missing[1:] else ""

@@ -12,6 +12,7 @@ from .cast_writer import (
     write_text_atomically,
 )
 from .loader import LoadedScenario
+from .preflight import ROOT
 from .progress import Reporter
 from .provenance import now_iso, stagecast_version, tool_version
 from .report import failure_report
@@ -26,11 +27,16 @@ def default_cast_path(loaded: LoadedScenario) -> Path:
 
 
 def record(
-    loaded: LoadedScenario, output: Path | None = None, reporter: Reporter | None = None
+    loaded: LoadedScenario,
+    output: Path | None = None,
+    reporter: Reporter | None = None,
+    *,
+    cps: float | None = None,
 ) -> ScenarioResult:
+    """Record `loaded`; `cps` overrides the scenario's typing speed (the think pause too)."""
     target = output or default_cast_path(loaded)
     started_at = int(time.time())
-    runner = Runner(loaded, "record", reporter)
+    runner = Runner(loaded, "record", reporter, cps=cps)
     result = runner.run()
     cast = runner.cast
     cast.metadata = _metadata(loaded, result, runner, started_at)
@@ -51,7 +57,7 @@ def _metadata(
 ) -> dict[str, object]:
     clean = runner.redactor.clean_text
     scenario = loaded.scenario
-    tools = {name: tool_version(name) for name in scenario.requires}
+    tools = {name: tool_version(name) for name in scenario.requires if name != ROOT}
     metadata: dict[str, object] = {
         "timestamp": started_at,
         "title": clean(scenario.title),

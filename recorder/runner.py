@@ -75,6 +75,8 @@ class Runner:
         loaded: LoadedScenario,
         mode: Mode,
         reporter: Reporter | None = None,
+        *,
+        cps: float | None = None,
     ) -> None:
         self.loaded = loaded
         self.scenario = loaded.scenario
@@ -85,7 +87,9 @@ class Runner:
         self.cast = Cast(term.cols, term.rows)
         self.screen = AudienceScreen(term.cols, term.rows)
         typing = self.scenario.typing
-        self.typing = TypingModel(typing.cps, typing.jitter, typing.seed)
+        # `cps` overrides the scenario's speed: a quick preview, or a test.
+        self.typing = TypingModel(cps or typing.cps, typing.jitter, typing.seed)
+        self.think = typing.think * (typing.cps / cps if cps else 1.0)
         self.redactor = Redactor()
         self.session: ShellSession | None = None
         self.cursor = 0  # buffer offset up to which output was assigned to the cast or cut
@@ -270,7 +274,7 @@ class Runner:
             self._cut(session.offset)
         session.forget(self.cursor)
         if human and (step.run or step.say):
-            session.pump(self.scenario.typing.think)
+            session.pump(self.think)
         try:
             if step.say:
                 self._say(step.say, human, t_start + timeout)

@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("record", help="record a verified cast at human typing speed")
     rec.add_argument("file", type=Path)
     rec.add_argument("-o", "--output", type=Path, help="cast path (default casts/NAME.cast)")
+    rec.add_argument(
+        "--cps", type=float, help="type at this many characters/s instead (a quick preview)"
+    )
     _output_flags(rec)
     rec.set_defaults(func=cmd_record)
 
@@ -59,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="only the summary line")
     parser.add_argument("--json", action="store_true", help="print results as JSON on stdout")
+
+
+def _usage(message: str) -> int:
+    print(f"stagecast: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _load_all(files: Sequence[Path]) -> list[LoadedScenario]:
@@ -117,7 +125,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_record(args: argparse.Namespace) -> int:
     (loaded,) = _load_all([args.file])
-    return _finish(args, [record(loaded, args.output, _reporter(args))])
+    if args.cps is not None and not 0 < args.cps <= 1000:
+        raise SystemExit(_usage("--cps takes a speed between 0 and 1000 characters/s"))
+    return _finish(args, [record(loaded, args.output, _reporter(args), cps=args.cps)])
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
