@@ -44,6 +44,8 @@ def record(
     if result.passed:
         publish_atomically(cast, target)
         result.cast_path = target
+        for stale in failed_paths(target):  # an old failure no longer describes this cast
+            stale.unlink(missing_ok=True)
     else:
         failed_cast, report = failed_paths(target)
         publish_atomically(cast, failed_cast)

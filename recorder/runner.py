@@ -41,6 +41,19 @@ DEFAULT_EXPECT = Expect()
 QUOTED_TAB = "\x16\t"  # readline's quoted-insert: a tab in a heredoc must not complete
 
 
+class _Deadline:
+    """A step's time budget, which typing time can extend."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(self.at - time.monotonic(), 0.0)
+
+    def extend(self, seconds: float) -> None:
+        self.at += seconds
+
+
 class _Interrupted(Exception):
     """Ctrl-C or SIGTERM reached the runner."""
 
@@ -277,7 +290,7 @@ class Runner:
             session.pump(self.think)
         try:
             if step.say:
-                self._say(step.say, human, t_start + timeout)
+                self._say(step.say, human, timeout)
             if step.run:
                 self._run_command(step, result, human, t_start, timeout)
             else:
@@ -300,7 +313,7 @@ class Runner:
         else:
             self._cut(self.session.offset)
 
-    def _say(self, text: str, human: bool, deadline: float) -> None:
+    def _say(self, text: str, human: bool, timeout: float) -> None:
         session = self.session
         assert session is not None
         lines = [
@@ -310,7 +323,7 @@ class Runner:
         for line in lines:
             mark = session.offset
             self._type_line(line, human)
-            session.wait_prompt(mark, max(deadline - time.monotonic(), 0.1))
+            session.wait_prompt(mark, timeout)
 
     def _type_line(self, line: str, human: bool) -> None:
         session = self.session
@@ -330,12 +343,11 @@ class Runner:
         assert session is not None
         visible = not result.hidden
         command = self._substitute(step.run or "")
-        deadline = t_start + timeout
         first: _Attempt | None = None
         retry_deadline = t_start + (step.retry.timeout if step.retry else 0)
         while True:
             result.attempts += 1
-            attempt = self._attempt(step, command, human, deadline)
+            attempt = self._attempt(step, command, human, timeout)
             first = first or attempt
             if step.retry is None or attempt.failures:
                 break
@@ -350,7 +362,6 @@ class Runner:
                 ]
                 break
             session.pump(step.retry.interval)
-            deadline = time.monotonic() + timeout
         # The audience sees the final attempt only, as if it ran at once.
         if attempt is not first and visible:
             self._emit(self.cursor, first.start_offset)
@@ -394,17 +405,20 @@ class Runner:
                 screen_text = self.screen.text()
         return checks.evaluate(expect, rc, plain_text(attempt.output_raw), screen_text)
 
-    def _attempt(self, step: Step, command: str, human: bool, deadline: float) -> _Attempt:
+    def _attempt(self, step: Step, command: str, human: bool, timeout: float) -> _Attempt:
+        """Type the command line by line; `timeout` runs from each Enter, not from typing."""
         session = self.session
         assert session is not None
         attempt = _Attempt(None, "", session.offset, time.monotonic())
         lines = command.rstrip("\n").split("\n")
         outputs: list[str] = []
+        mark = session.offset
         try:
             for n, line in enumerate(lines):
                 last = n == len(lines) - 1
                 mark = session.offset
                 self._type_line(line, human)
+                deadline = _Deadline(timeout)
                 if last and step.enters:
                     session.push_prompt(step.enters.prompt, step.enters.regex)
                 if last and step.leaves:
@@ -412,15 +426,15 @@ class Runner:
                 if last and step.keys:
                     # Let the program start before keys arrive: input queued while
                     # readline still owns the terminal would skip the line discipline.
-                    session.wait_for(ECHO_END, mark, max(deadline - time.monotonic(), 0))
+                    session.wait_for(ECHO_END, mark, deadline.left())
                     session.pump(PROGRAM_SETTLE)
                     self._drive_keys(step.keys, mark, human, deadline)
                 since = mark
                 if session.nested_depth:
                     # A nested shell's literal prompt may well appear in the command
                     # that starts it: search after the echo. (Our own prompt cannot.)
-                    _, since = session.wait_for(ECHO_END, mark, max(deadline - time.monotonic(), 0))
-                hit = session.wait_prompt(since, max(deadline - time.monotonic(), 0))
+                    _, since = session.wait_for(ECHO_END, mark, deadline.left())
+                hit = session.wait_prompt(since, deadline.left())
                 outputs.append(_after_echo(session.text(mark, hit.start)))
                 if hit.continuation:
                     if last:
@@ -432,7 +446,6 @@ class Runner:
                     continue
                 attempt.rc = hit.rc
         except StepTimeout:
-            timeout = step.timeout or self.scenario.timeout
             outputs.append(_after_echo(session.text(mark)))
             if step.enters:
                 session.pop_prompt()
@@ -447,18 +460,19 @@ class Runner:
             raise _ShellLost("the shell did not come back after Ctrl-C")
 
     def _drive_keys(
-        self, keys: list[KeyAction | str], since: int, human: bool, deadline: float
+        self, keys: list[KeyAction | str], since: int, human: bool, deadline: _Deadline
     ) -> None:
         session = self.session
         assert session is not None
         for action in keys:
             if isinstance(action, str):
                 action = KeyAction(text=action)
-            remaining = max(deadline - time.monotonic(), 0)
             if action.text is not None:
                 text = self._substitute(action.text)
                 delays = self.typing.delays(text) if human else None
+                typed_at = time.monotonic()
                 session.type_text(text, delays)
+                deadline.extend(time.monotonic() - typed_at)  # typing is not the program's time
             elif action.key is not None:
                 for _ in range(action.times):
                     if human:
@@ -466,9 +480,9 @@ class Runner:
                     session.send(key_bytes(action.key))
             elif action.wait is not None:
                 pattern = re.compile(self._substitute(action.wait))
-                _, since = session.wait_for(pattern, since, remaining)
+                _, since = session.wait_for(pattern, since, deadline.left())
             elif action.sleep is not None:
-                session.pump(min(action.sleep, remaining))
+                session.pump(min(action.sleep, deadline.left()))
 
     # -- cast bookkeeping ----------------------------------------------------------------
 
