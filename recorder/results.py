@@ -23,6 +23,7 @@ class StepResult:
     failures: list[str] = field(default_factory=list)
     attempts: int = 0
     location: str = ""  # file:line:col of the step
+    command_time: float = 0.0  # what bash measured its commands ran, all attempts
 
     @property
     def passed(self) -> bool:

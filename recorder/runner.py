@@ -80,6 +80,7 @@ class _Attempt:
     start_offset: int
     start_time: float
     failures: list[str] = field(default_factory=list)
+    command_time: float = 0.0  # bash's own measure of its commands' run time
 
 
 class Runner:
@@ -348,6 +349,7 @@ class Runner:
         while True:
             result.attempts += 1
             attempt = self._attempt(step, command, human, timeout)
+            result.command_time += attempt.command_time
             first = first or attempt
             if step.retry is None or attempt.failures:
                 break
@@ -436,6 +438,7 @@ class Runner:
                     _, since = session.wait_for(ECHO_END, mark, deadline.left())
                 hit = session.wait_prompt(since, deadline.left())
                 outputs.append(_after_echo(session.text(mark, hit.start)))
+                attempt.command_time += session.command_time(mark, hit) or 0.0
                 if hit.continuation:
                     if last:
                         attempt.failures.append(

@@ -25,10 +25,15 @@ import pexpect
 
 from .errors import SessionDied, StepTimeout
 
-PRIMARY_PROMPT = "\\[\\e]133;D;$?\\a\\]{prompt}\\[\\e]133;B\\a\\]"
+PRIMARY_PROMPT = "\\[\\e]133;D;$?;t=$EPOCHREALTIME\\a\\]{prompt}\\[\\e]133;B\\a\\]"
+# Printed by bash as a command starts: with the D mark's time, the command's own duration.
+COMMAND_START = "\\e]133;C;t=$EPOCHREALTIME\\a"
+COMMAND_START_RE = re.compile(r"\x1b\]133;C;t=(?P<t>[\d.,]+)\x07")
 SECONDARY_PROMPT = "\\[\\e]133;P;k=s\\a\\]> \\[\\e]133;B\\a\\]"
 PROMPT_RE = re.compile(
-    r"\x1b\]133;(?:D;(?P<rc>\d+)|P;k=(?P<cont>s))\x07(?P<text>.*?)\x1b\]133;B\x07", re.DOTALL
+    r"\x1b\]133;(?:D;(?P<rc>\d+)(?:;t=(?P<t>[\d.,]+))?|P;k=(?P<cont>s))\x07"
+    r"(?P<text>.*?)\x1b\]133;B\x07",
+    re.DOTALL,
 )
 INPUTRC = "set enable-bracketed-paste off\nset bell-style none\n"
 
@@ -39,6 +44,7 @@ class PromptHit:
     end: int  # buffer offset just after it
     rc: int | None  # None: a continuation prompt, or a nested shell that does not say
     continuation: bool
+    t: float | None = None  # bash's clock ($EPOCHREALTIME) when the prompt was printed
 
 
 @dataclass
@@ -71,12 +77,13 @@ class ShellSession:
             "TERM": "xterm-256color",
             "PS1": PRIMARY_PROMPT.format(prompt=prompt),
             "PS2": SECONDARY_PROMPT,
+            "PS0": COMMAND_START,
             "INPUTRC": str(inputrc),
             "HISTFILE": "/dev/null",
             "COLUMNS": str(cols),
             "LINES": str(rows),
         }
-        for name in ("PROMPT_COMMAND", "BASH_ENV", "ENV", "PS0", "ASCIINEMA_REC"):
+        for name in ("PROMPT_COMMAND", "BASH_ENV", "ENV", "ASCIINEMA_REC"):
             full_env.pop(name, None)
         self._text = ""  # output from offset `_base` on; older output was forgotten
         self._base = 0
@@ -170,7 +177,11 @@ class ShellSession:
         """A nested shell: from now on, its prompt ends commands."""
         text = prompt if is_regex else re.escape(prompt)
         self._prompts.append(
-            re.compile(r"(?:\x1b\]133;D;(?P<rc>\d+)\x07)?(?:" + text + r")(?:\x1b\]133;B\x07)?")
+            re.compile(
+                r"(?:\x1b\]133;D;(?P<rc>\d+)(?:;t=(?P<t>[\d.,]+))?\x07)?(?:"
+                + text
+                + r")(?:\x1b\]133;B\x07)?"
+            )
         )
 
     def pop_prompt(self) -> None:
@@ -188,7 +199,21 @@ class ShellSession:
         assert match is not None
         rc = match.group("rc")
         cont = bool(match.groupdict().get("cont"))
-        return PromptHit(start, end, int(rc) if rc is not None else None, cont)
+        return PromptHit(
+            start, end, int(rc) if rc is not None else None, cont, _bash_time(match.group("t"))
+        )
+
+    def command_time(self, start: int, hit: PromptHit) -> float | None:
+        """How long bash itself says the command between `start` and `hit` ran."""
+        if hit.t is None:
+            return None
+        begun = COMMAND_START_RE.search(
+            self._text, max(start - self._base, 0), hit.start - self._base
+        )
+        if begun is None:
+            return None
+        started = _bash_time(begun.group("t"))
+        return max(hit.t - started, 0.0) if started is not None else None
 
     def start(self, timeout: float = 10) -> PromptHit:
         """Wait for the first prompt: input sent before it would echo out of order."""
@@ -252,3 +277,13 @@ class ShellSession:
         except Exception:  # noqa: BLE001 - closing must never mask the real outcome
             pass
         self._tmp.cleanup()
+
+
+def _bash_time(text: str | None) -> float | None:
+    """$EPOCHREALTIME as a float (its decimal separator follows the locale)."""
+    if not text:
+        return None
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None

@@ -1,0 +1,129 @@
+"""The cni-from-zero lab on real namespaces and real CNI plugins: cast, cleanup, faults."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyte
+import pytest
+from asciinema.asciicast import open_from_url
+from conftest import ROOT
+from host_state import HostState, require_lab
+
+from recorder.loader import load_scenario
+from recorder.record import record
+from recorder.rehearse import rehearse
+
+SCENARIO = ROOT / "scenarios" / "lab" / "cni-from-zero.yaml"
+NEEDS = ("ip", "jq", "ping")
+
+
+@pytest.fixture
+def lab() -> None:
+    require_lab(*NEEDS, cni=True)
+
+
+def _variant(name: str, text: str):
+    """A modified copy beside the original, so its support-file paths still resolve."""
+    path = SCENARIO.with_name(f".test-{name}.yaml")
+    path.write_text(text)
+    return path
+
+
+def test_records_a_verified_cast_and_leaves_the_host_as_it_was(lab, tmp_path: Path) -> None:
+    before = HostState.take()
+    loaded = load_scenario(SCENARIO)
+    cast = tmp_path / "cni.cast"
+    result = record(loaded, cast, cps=80)
+    assert result.passed, [(s.label, s.failures) for s in result.steps if s.failures]
+    assert before.leftovers(HostState.take()) == {}
+
+    with open_from_url(str(cast)) as asciicast:
+        events = list(asciicast.events())
+    markers = [data for _, code, data in events if code == "m"]
+    visible = [s for s in loaded.scenario.steps if not s.hidden]
+    assert markers == [s.label() for s in visible]
+    assert "failed to find plugin" in markers
+
+    term = loaded.scenario.terminal
+    screen = pyte.Screen(term.cols, term.rows)
+    stream = pyte.Stream(screen)
+    output = ""
+    for _, code, data in events:
+        if code == "o":
+            stream.feed(data)
+            output += data
+    shown = "\n".join(line.rstrip() for line in screen.display)
+    assert "cni-exec DEL" in shown
+    assert shown.rstrip().endswith("lab$")
+    assert 'failed to find plugin "bridge" in path' in output
+    assert "3 received, 0% packet loss" in output
+    assert "CNI_NETNS: /var/run/netns/sccni-pod1" in output
+
+
+def test_a_hanging_step_times_out_is_interrupted_and_teardown_cleans(lab) -> None:
+    text = SCENARIO.read_text().replace(
+        "  - say: CHECK asks the plugin",
+        "  - run: ip netns exec sccni-pod1 ping 10.244.0.250\n"
+        "    timeout: 2\n"
+        "  - say: CHECK asks the plugin",
+    )
+    path = _variant("hang", text)
+    before = HostState.take()
+    try:
+        result = rehearse(load_scenario(path))
+    finally:
+        path.unlink()
+    assert not result.passed
+    hung = next(s for s in result.steps if s.status == "failed")
+    assert hung.command == "ip netns exec sccni-pod1 ping 10.244.0.250"
+    assert hung.failures == ["timed out after 2s; sent Ctrl-C"]
+    assert "PING 10.244.0.250" in hung.output
+    assert all(s.passed for s in result.steps if s.phase == "teardown")
+    assert before.leftovers(HostState.take()) == {}
+
+
+def test_a_failed_setup_still_tears_down(lab) -> None:
+    text = SCENARIO.read_text().replace(
+        "ip netns add sccni-pod2\n", "ip netns add sccni-pod2 && false\n"
+    )
+    path = _variant("setup-fails", text)
+    before = HostState.take()
+    try:
+        result = rehearse(load_scenario(path))
+    finally:
+        path.unlink()
+    assert not result.passed
+    assert [s.status for s in result.steps if s.phase == "setup"] == ["passed", "failed"]
+    assert before.leftovers(HostState.take()) == {}
+
+
+def test_non_root_gets_one_clear_line_and_exit_2(lab) -> None:
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("needs setpriv (util-linux) to drop root")
+    done = subprocess.run(
+        [
+            setpriv,
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "stagecast",
+            "rehearse",
+            str(SCENARIO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert f"{SCENARIO}:" in lines[0] and "needs root" in lines[0]
