@@ -23,6 +23,11 @@ CAST_ENV = {"TERM": "xterm-256color", "SHELL": "/bin/bash"}
 
 
 def default_cast_path(loaded: LoadedScenario) -> Path:
+    """casts/NAME.cast, where scenarios/lab/x.yaml is named lab-x (and tour.yaml, tour)."""
+    parts = loaded.path.resolve().with_suffix("").parts
+    if "scenarios" in parts:
+        parts = parts[len(parts) - parts[::-1].index("scenarios") :]
+        return Path("casts") / f"{'-'.join(parts)}.cast"
     return Path("casts") / f"{loaded.name}.cast"
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from recorder import __version__
+from recorder.defaults import default_scenario
 from recorder.errors import StagecastError
 from recorder.loader import LoadedScenario, load_scenario
 from recorder.model import json_schema
@@ -43,7 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(func=cmd_schema)
 
     rec = sub.add_parser("record", help="record a verified cast at human typing speed")
-    rec.add_argument("file", type=Path)
+    rec.add_argument(
+        "file",
+        type=Path,
+        nargs="?",
+        help="scenario (default: scenarios/lab/cni-from-zero.yaml when root and its packages "
+        "are here, else scenarios/tour.yaml)",
+    )
     rec.add_argument("-o", "--output", type=Path, help="cast path (default casts/NAME.cast)")
     rec.add_argument(
         "--cps", type=float, help="type at this many characters/s instead (a quick preview)"
@@ -124,7 +131,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    (loaded,) = _load_all([args.file])
+    if args.file is None:
+        loaded, why = default_scenario()
+        if not (args.quiet or args.json):
+            print(f"stagecast: {why}", file=sys.stderr)
+    else:
+        (loaded,) = _load_all([args.file])
     if args.cps is not None and not 0 < args.cps <= 1000:
         raise SystemExit(_usage("--cps takes a speed between 0 and 1000 characters/s"))
     return _finish(args, [record(loaded, args.output, _reporter(args), cps=args.cps)])

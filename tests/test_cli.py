@@ -107,7 +107,7 @@ def test_missing_secret_env_exits_2(tmp_path: Path) -> None:
 
 
 def test_usage_errors_exit_2_in_one_line() -> None:
-    done = run_cli("record")
+    done = run_cli("rehearse")
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert run_cli("frobnicate").returncode == 2
@@ -127,3 +127,25 @@ def test_published_schema_file_is_current() -> None:
     assert published == json.loads(run_cli("schema").stdout), (
         "run: stagecast schema > scenarios/scenario.schema.json"
     )
+
+
+def test_default_scenario_is_the_cni_lab_for_root_and_the_tour_otherwise(monkeypatch) -> None:
+    from host_state import lab_skip_reason
+    from recorder.defaults import default_scenario
+
+    loaded, why = default_scenario(ROOT)
+    if lab_skip_reason("ip", "jq", "ping", cni=True) is None:
+        assert loaded.path.name == "cni-from-zero.yaml", why
+    else:
+        assert loaded.path.name == "tour.yaml", why
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    loaded, why = default_scenario(ROOT)
+    assert loaded.path.name == "tour.yaml"
+    assert "needs root" in why
+
+
+def test_default_scenario_outside_a_checkout_says_what_to_do(tmp_path: Path) -> None:
+    done = run_cli("record", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "name a scenario" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
