@@ -9,6 +9,7 @@ import sys
 
 import pyte
 from asciinema.asciicast import open_from_url
+
 from conftest import read_cast, step
 
 SCENARIO = r"""

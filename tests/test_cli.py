@@ -9,6 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+
 from conftest import ROOT, run_cli, scenario_text
 
 SCENARIOS = sorted((ROOT / "scenarios").rglob("*.yaml"))

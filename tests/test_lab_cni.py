@@ -10,9 +10,9 @@ from pathlib import Path
 import pyte
 import pytest
 from asciinema.asciicast import open_from_url
+
 from conftest import ROOT
 from host_state import HostState, require_lab
-
 from recorder.loader import load_scenario
 from recorder.record import record
 from recorder.rehearse import rehearse

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import scenario_text, step
 
+from conftest import scenario_text, step
 from recorder.errors import ScenarioError
 from recorder.loader import load_scenario
 from recorder.rehearse import rehearse

@@ -6,8 +6,8 @@ import json
 import statistics
 
 import pytest
-from conftest import RECORDINGS
 
+from conftest import RECORDINGS
 from recorder.typing_model import TypingModel
 
 COMMAND = 'kubectl get pods -n kube-system -o wide | grep -E "flannel|coredns"'
