@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from . import __version__
 
 VERSION_ARGS = (["--version"], ["version", "--client"], ["version"], ["-V"])
-VERSION_RE = re.compile(r"v?\d+\.\d+[\w.+~-]*")
+VERSION_RE = re.compile(r"v?\d+\.\d+[\w.+~-]*|\b\d{8}\b")
 
 
 def tool_version(binary: str, timeout: float = 5) -> str | None:
