@@ -16,6 +16,8 @@ from pydantic import (
 )
 
 from .keys import NAMED_KEYS
+from .kube_model import BuildsOn, Cluster, KubeCheck, Preflight, WaitFor
+from .masks import MaskSpec
 
 
 class KeyedError(ValueError):
@@ -91,6 +93,9 @@ class Expect(Strict):
     screen: StrList = Field(
         default_factory=list, description="Text visible on the rendered screen after the step"
     )
+    kube: list[KubeCheck] = Field(
+        default_factory=list, description="Object state in the Kubernetes API after the step"
+    )
 
 
 class Retry(Strict):
@@ -160,11 +165,19 @@ class Step(Strict):
     enters: Enters | None = None
     leaves: bool = Field(False, description="The step leaves the current nested shell")
     pause: bool | str = Field(False, description="Wait for the presenter here in live mode")
+    wait_for: WaitFor | None = Field(
+        None, description="Wait through the Kubernetes API; invisible in the cast"
+    )
+    differs: str | None = Field(
+        None,
+        description="Why this step differs on purpose from the speaker's recording "
+        "(a pinned version, a fixed typo): `stagecast check` reports it",
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> Step:
-        if self.run is None and self.say is None and not self.pause:
-            raise ValueError("a step needs `run`, `say` or `pause`")
+        if self.run is None and self.say is None and not self.pause and self.wait_for is None:
+            raise ValueError("a step needs `run`, `say`, `pause` or `wait_for`")
         if self.run is None:
             for name in ("expect", "retry", "capture", "keys", "enters"):
                 if getattr(self, name) is not None:
@@ -210,6 +223,15 @@ class Scenario(Strict):
     teardown: list[Step] = Field(
         default_factory=list, description="Hidden steps that always run, even after a failure"
     )
+    cluster: Cluster | None = Field(None, description="The kind cluster this demo runs on")
+    preflight: Preflight | None = None
+    builds_on: BuildsOn | None = None
+    masks: list[MaskSpec] = Field(
+        default_factory=list,
+        description="Volatile values to mask when comparing runs: built-in names "
+        "(pod-suffix, ip, age, mac, uuid, container-id, ...) or {name, regex}",
+    )
+    budget: float | None = Field(None, gt=0, description="The talk slot for this demo, seconds")
 
     @model_validator(mode="after")
     def _names(self) -> Scenario:

@@ -15,12 +15,15 @@ import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from . import checks
 from .cast_writer import Cast
 from .errors import PrerequisiteError, SessionDied, StepTimeout
 from .keys import key_bytes
+
+if TYPE_CHECKING:
+    from .kube import KubeGateway
 from .loader import LoadedScenario
 from .model import Expect, KeyAction, Step
 from .output_cleaner import Redactor, plain_text
@@ -109,6 +112,7 @@ class Runner:
         self.cursor = 0  # buffer offset up to which output was assigned to the cast or cut
         self.timeline = _Timeline(time.monotonic())
         self._env: dict[str, str] = {}
+        self._kube_gateway: KubeGateway | None = None
 
     # -- public ----------------------------------------------------------------------------
 
@@ -155,7 +159,8 @@ class Runner:
     # -- phases ----------------------------------------------------------------------------
 
     def _blank_result(self, phase: str, index: int, step: Step) -> StepResult:
-        hidden = step.hidden or phase != "steps"
+        # API waits are invisible: the audience never sees them (their time is cut too).
+        hidden = step.hidden or phase != "steps" or (step.wait_for is not None and not step.run)
         return StepResult(
             phase=phase,
             index=index,
@@ -297,6 +302,11 @@ class Runner:
             else:
                 result.status = "passed"
                 self._finish_output(visible)
+            if step.wait_for is not None and result.status == "passed":
+                failure = self._kube().wait_for(step.wait_for)
+                if failure:
+                    result.failures.append(failure)
+                    result.status = "failed"
         except SessionDied as exc:
             raise _ShellLost(f"{exc} during this step") from None
         except KeyboardInterrupt:
@@ -376,6 +386,8 @@ class Runner:
         failures = list(attempt.failures)
         if not failures:
             failures += self._evaluate(step.expect or DEFAULT_EXPECT, attempt, visible)
+        if not failures and step.expect is not None and step.expect.kube:
+            failures += self._kube().check_all(step.expect.kube)
         if not failures and step.capture:
             values, missing = checks.capture(step.capture, output)
             self.values.update(values)
@@ -486,6 +498,14 @@ class Runner:
                 _, since = session.wait_for(pattern, since, deadline.left())
             elif action.sleep is not None:
                 session.pump(min(action.sleep, deadline.left()))
+
+    def _kube(self) -> KubeGateway:
+        """The Kubernetes API, reached with the shell's KUBECONFIG (made on first use)."""
+        if self._kube_gateway is None:
+            from .kube import KubeGateway
+
+            self._kube_gateway = KubeGateway(self._env.get("KUBECONFIG"))
+        return self._kube_gateway
 
     # -- cast bookkeeping ----------------------------------------------------------------
 

@@ -1,0 +1,65 @@
+"""Masks for volatile values, declared once here and reused by name in every scenario."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+BUILTIN_MASKS: dict[str, str] = {
+    "pod-suffix": r"(?<=-)(?:[a-f0-9]{8,10}-)?[a-z0-9]{5}\b",
+    "container-id": r"\b[0-9a-f]{64}\b|\b[0-9a-f]{13}\b",
+    "uuid": r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+    "age": r"\b\d+(?:d|h|m|s)(?:\d+(?:h|m|s))?\b",
+    "time": r"\b\d{2}:\d{2}:\d{2}(?:\.\d+)?\b",
+    "ip": r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
+    "mac": r"\b(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\b",
+    "ifindex": r"@if\d+",
+    "latency": r"time=\d+(?:\.\d+)? ms",
+    "counters": r"\bn_(?:packets|bytes)=\d+",
+}
+
+
+def _known(name: str) -> str:
+    if name not in BUILTIN_MASKS:
+        import difflib
+
+        near = difflib.get_close_matches(name, list(BUILTIN_MASKS), n=1)
+        hint = f"did you mean '{near[0]}'?" if near else f"known: {', '.join(BUILTIN_MASKS)}"
+        raise ValueError(f"unknown mask '{name}': {hint}")
+    return name
+
+
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"bad regex {pattern!r}: {exc}") from None
+    return pattern
+
+
+class CustomMask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    regex: Annotated[str, AfterValidator(_regex)]
+
+
+MaskSpec = Annotated[str, AfterValidator(_known)] | CustomMask
+
+
+def compile_masks(specs: list[str | CustomMask]) -> list[tuple[str, re.Pattern[str]]]:
+    out = []
+    for spec in specs:
+        if isinstance(spec, str):
+            out.append((spec, re.compile(BUILTIN_MASKS[spec])))
+        else:
+            out.append((spec.name, re.compile(spec.regex)))
+    return out
+
+
+def apply_masks(text: str, masks: list[tuple[str, re.Pattern[str]]]) -> str:
+    """Replace each volatile value with <name>, so two runs compare equal where they should."""
+    for name, pattern in masks:
+        text = pattern.sub(f"<{name}>", text)
+    return text
