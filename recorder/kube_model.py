@@ -118,6 +118,11 @@ class Cluster(_Strict):
     reuse: bool = Field(
         True, description="Keep a cluster of this name and node count if one exists"
     )
+    create: Literal["fixture", "steps"] = Field(
+        "fixture",
+        description="fixture: stagecast creates the cluster, hidden, before the steps; "
+        "steps: the audience sees a step create it (stagecast only removes a stale one first)",
+    )
 
 
 class Preflight(_Strict):

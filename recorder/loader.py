@@ -59,8 +59,47 @@ def load_scenario(path: str | Path) -> LoadedScenario:
             )
     scenario = _validate(data, source, str(path))
     loaded = LoadedScenario(scenario, path, source, digest.hexdigest())
+    check_files(loaded)
     check_variables(loaded)
     return loaded
+
+
+def _inherited_names(loaded: LoadedScenario, seen: tuple[Path, ...] = ()) -> set[str]:
+    """Names a `builds_on` base defines: its vars, env and captures, recursively."""
+    spec = loaded.scenario.builds_on
+    if spec is None:
+        return set()
+    target = (loaded.path.parent / spec.scenario).resolve()
+    if target in seen or target == loaded.path.resolve():
+        mark = loaded.source.locate(("builds_on", "scenario"))
+        assert mark is not None
+        raise ScenarioError(mark.file, mark.line, mark.col, "builds_on: a scenario cycle")
+    base = load_scenario(target)
+    names = set(base.scenario.vars) | set(base.scenario.env)
+    for base_step in base.scenario.setup + base.scenario.steps:
+        names |= set(base_step.capture or {})
+    return names | _inherited_names(base, seen + (loaded.path.resolve(),))
+
+
+def check_files(loaded: LoadedScenario) -> None:
+    """Files the scenario names must exist: a typo here would surface only on stage."""
+    scenario, base = loaded.scenario, loaded.path.parent
+    named: list[tuple[PathKey, str | None]] = []
+    if scenario.cluster is not None:
+        named.append((("cluster", "config"), scenario.cluster.config))
+    if scenario.builds_on is not None:
+        named.append((("builds_on", "scenario"), scenario.builds_on.scenario))
+    for key, name in named:
+        if name is not None and not (base / name).is_file():
+            mark = loaded.source.locate(key)
+            assert mark is not None
+            raise ScenarioError(
+                mark.file,
+                mark.line,
+                mark.col,
+                f"{'.'.join(key)}: file not found: {name} (paths are relative to "
+                f"{loaded.path.name})",
+            )
 
 
 def _expand_includes(
@@ -274,7 +313,7 @@ def _step_strings(step: Step) -> list[tuple[PathKey, str]]:
 def check_variables(loaded: LoadedScenario) -> None:
     """Every `${name}` must be a var, an env entry, or a capture of an earlier step."""
     scenario = loaded.scenario
-    defined = set(scenario.vars) | set(scenario.env)
+    defined = set(scenario.vars) | set(scenario.env) | _inherited_names(loaded)
     for list_name in STEP_LISTS:
         known = set(defined)
         for index, step in enumerate(getattr(scenario, list_name)):

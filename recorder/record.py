@@ -37,11 +37,12 @@ def record(
     reporter: Reporter | None = None,
     *,
     cps: float | None = None,
+    keep_cluster: bool = False,
 ) -> ScenarioResult:
     """Record `loaded`; `cps` overrides the scenario's typing speed (the think pause too)."""
     target = output or default_cast_path(loaded)
     started_at = int(time.time())
-    runner = Runner(loaded, "record", reporter, cps=cps)
+    runner = Runner(loaded, "record", reporter, cps=cps, keep_cluster=keep_cluster)
     result = runner.run()
     cast = runner.cast
     cast.metadata = _metadata(loaded, result, runner, started_at)

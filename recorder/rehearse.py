@@ -8,5 +8,7 @@ from .results import ScenarioResult
 from .runner import Runner
 
 
-def rehearse(loaded: LoadedScenario, reporter: Reporter | None = None) -> ScenarioResult:
-    return Runner(loaded, "rehearse", reporter).run()
+def rehearse(
+    loaded: LoadedScenario, reporter: Reporter | None = None, *, keep_cluster: bool = False
+) -> ScenarioResult:
+    return Runner(loaded, "rehearse", reporter, keep_cluster=keep_cluster).run()

@@ -24,7 +24,9 @@ from .keys import key_bytes
 
 if TYPE_CHECKING:
     from .kube import KubeGateway
-from .loader import LoadedScenario
+from .cluster import ClusterFixture
+from .loader import LoadedScenario, load_scenario
+from .machine_preflight import machine_problems
 from .model import Expect, KeyAction, Step
 from .output_cleaner import Redactor, plain_text
 from .preflight import check_requires, resolve_env
@@ -94,6 +96,7 @@ class Runner:
         reporter: Reporter | None = None,
         *,
         cps: float | None = None,
+        keep_cluster: bool = False,
     ) -> None:
         self.loaded = loaded
         self.scenario = loaded.scenario
@@ -113,6 +116,12 @@ class Runner:
         self.timeline = _Timeline(time.monotonic())
         self._env: dict[str, str] = {}
         self._kube_gateway: KubeGateway | None = None
+        self.notes: list[str] = []  # what the fixtures did, for the report
+        self.fixture = (
+            ClusterFixture(self.scenario.cluster, loaded.path.parent, keep=keep_cluster)
+            if self.scenario.cluster is not None
+            else None
+        )
 
     # -- public ----------------------------------------------------------------------------
 
@@ -121,6 +130,14 @@ class Runner:
         scenario = self.scenario
         check_requires(self.loaded)
         env, secrets = resolve_env(self.loaded)
+        base = self._load_builds_on()
+        if base is not None:
+            check_requires(base)
+            base_env, base_secrets = resolve_env(base)
+            env, secrets = {**base_env, **env}, base_secrets + secrets
+            self.values = {**{k: str(v) for k, v in base.scenario.vars.items()}, **self.values}
+        if scenario.preflight is not None:
+            self._check_machine()
         self.redactor = Redactor(
             tuple(s for s in secrets if s), tuple(re.compile(p) for p in scenario.redact)
         )
@@ -131,19 +148,27 @@ class Runner:
             mode=self.mode,
             sha256=self.loaded.sha256,
         )
+        before: list[tuple[str, int, Step]] = []
+        if base is not None:
+            before = [("builds_on", i, s) for i, s in enumerate(base.scenario.setup)]
+            before += [("builds_on", len(before) + i, s) for i, s in enumerate(base.scenario.steps)]
         plan = [("setup", i, s) for i, s in enumerate(scenario.setup)] + [
             ("steps", i, s) for i, s in enumerate(scenario.steps)
         ]
-        for phase, index, step in plan + [
-            ("teardown", i, s) for i, s in enumerate(scenario.teardown)
-        ]:
+        for phase, index, step in (
+            before + plan + [("teardown", i, s) for i, s in enumerate(scenario.teardown)]
+        ):
             result.steps.append(self._blank_result(phase, index, step))
+        if self.fixture is not None:
+            cluster_env, why = self.fixture.up()
+            env = {**env, **cluster_env}
+            self.notes.append(why)
         self.reporter.scenario_started(self.loaded, result.steps)
         started = time.monotonic()
         self._env = env
         try:
             with _signals_as_interrupts():
-                self._run_main(plan, result)
+                self._run_main(before, plan, result)
         except _Interrupted:
             result.interrupted = True
             result.error = "interrupted (Ctrl-C): teardown ran, no verified cast was written"
@@ -152,9 +177,26 @@ class Runner:
                 self._run_teardown(result)
                 if self.session is not None:
                     self.session.close()
+                if self.fixture is not None:
+                    failure = self.fixture.down()
+                    if failure and result.error is None:
+                        result.error = failure
             result.duration = time.monotonic() - started
         self.reporter.scenario_finished(result)
         return result
+
+    def _load_builds_on(self) -> LoadedScenario | None:
+        spec = self.scenario.builds_on
+        if spec is None:
+            return None
+        return load_scenario(self.loaded.path.parent / spec.scenario)
+
+    def _check_machine(self) -> None:
+        assert self.scenario.preflight is not None
+        problems = machine_problems(self.scenario.preflight)
+        if problems:
+            where = self.loaded.where(("preflight",))
+            raise PrerequisiteError("\n".join(f"{where}: preflight: {p}" for p in problems))
 
     # -- phases ----------------------------------------------------------------------------
 
@@ -167,7 +209,11 @@ class Runner:
             label=self.redactor.clean_text(step.label()),
             command=self.redactor.clean_text(step.run) if step.run else None,
             hidden=hidden,
-            location=self.loaded.where((phase, index)),
+            location=(
+                str(self.loaded.path.parent / self.scenario.builds_on.scenario)
+                if phase == "builds_on" and self.scenario.builds_on
+                else self.loaded.where((phase, index))
+            ),
         )
 
     def _start_session(self) -> ShellSession:
@@ -186,13 +232,20 @@ class Runner:
             raise PrerequisiteError(f"could not start bash: {exc}") from None
         return session
 
-    def _run_main(self, plan: list[tuple[str, int, Step]], result: ScenarioResult) -> None:
+    def _run_main(
+        self,
+        before: list[tuple[str, int, Step]],
+        plan: list[tuple[str, int, Step]],
+        result: ScenarioResult,
+    ) -> None:
         self.session = self._start_session()
         self.timeline = _Timeline(self.session.t0)
         # The first prompt is what the audience sees first.
         self._emit(0, self.session.offset)
         by_key = {(r.phase, r.index): r for r in result.steps}
-        for phase, index, step in plan:
+        if before and self._base_state_present():
+            before = []  # the other scenario's end state is already there
+        for phase, index, step in before + plan:
             step_result = by_key[(phase, index)]
             try:
                 self._run_step(step, step_result)
@@ -210,6 +263,15 @@ class Runner:
                 return
             if step_result.status == "failed":
                 return
+
+    def _base_state_present(self) -> bool:
+        """Run `builds_on.unless`, hidden: does the other scenario's end state exist?"""
+        spec = self.scenario.builds_on
+        if spec is None or spec.unless is None:
+            return False
+        probe = StepResult("builds_on", -1, "builds_on.unless", spec.unless, hidden=True)
+        self._run_step(Step(run=spec.unless, hidden=True, expect=Expect(exit="any")), probe)
+        return probe.rc == 0
 
     def _after_interrupt(self) -> None:
         if self.session is not None and self.session.alive():

@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep-cluster",
+        action="store_true",
+        help="leave the scenario's kind cluster running afterwards",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="only the summary line")
     parser.add_argument("--json", action="store_true", help="print results as JSON on stdout")
 
@@ -139,7 +144,10 @@ def cmd_record(args: argparse.Namespace) -> int:
         (loaded,) = _load_all([args.file])
     if args.cps is not None and not 0 < args.cps <= 1000:
         raise SystemExit(_usage("--cps takes a speed between 0 and 1000 characters/s"))
-    return _finish(args, [record(loaded, args.output, _reporter(args), cps=args.cps)])
+    result = record(
+        loaded, args.output, _reporter(args), cps=args.cps, keep_cluster=args.keep_cluster
+    )
+    return _finish(args, [result])
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
@@ -147,7 +155,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     results: list[ScenarioResult] = []
     try:
         for item in loaded:
-            results.append(rehearse(item, _reporter(args)))
+            results.append(rehearse(item, _reporter(args), keep_cluster=args.keep_cluster))
             if results[-1].interrupted:
                 break
     finally:

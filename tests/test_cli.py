@@ -12,7 +12,7 @@ import yaml
 
 from conftest import ROOT, run_cli, scenario_text
 
-SCENARIOS = sorted((ROOT / "scenarios").rglob("*.yaml"))
+SCENARIOS = sorted(p for p in (ROOT / "scenarios").rglob("*.yaml") if not p.name.startswith("."))
 
 
 def test_schema_is_valid_json_schema_and_accepts_every_scenario() -> None:
