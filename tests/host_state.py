@@ -104,4 +104,7 @@ def _is_test_machinery(process: str) -> bool:
     program = os.path.basename(argv[0])
     if program in {"ip", "iptables-save", "ps"}:
         return True
-    return program.startswith("pytest") or argv[1:3] == ["-m", "pytest"]
+    if program.startswith("pytest") or argv[1:3] == ["-m", "pytest"]:
+        return True
+    # `.venv/bin/pytest` runs as `python3 .venv/bin/pytest ...`
+    return program.startswith("python") and len(argv) > 1 and argv[1].endswith("/pytest")
