@@ -29,7 +29,7 @@ class LoadedScenario:
     scenario: Scenario
     path: Path
     source: SourceMap
-    sha256: str  # of the file and every file it includes, in order
+    sha256: str  # of the file, every file it includes, and its support folder
 
     @property
     def name(self) -> str:
@@ -58,6 +58,7 @@ def load_scenario(path: str | Path) -> LoadedScenario:
                 data[list_name], (list_name,), path, source, digest, chain=(path.resolve(),)
             )
     scenario = _validate(data, source, str(path))
+    _hash_support_files(path, digest)
     loaded = LoadedScenario(scenario, path, source, digest.hexdigest())
     check_files(loaded)
     check_variables(loaded)
@@ -100,6 +101,17 @@ def check_files(loaded: LoadedScenario) -> None:
                 f"{'.'.join(key)}: file not found: {name} (paths are relative to "
                 f"{loaded.path.name})",
             )
+
+
+def _hash_support_files(path: Path, digest: Any) -> None:
+    """Support files live in a folder named like the scenario (lab/cni-from-zero/ beside
+    lab/cni-from-zero.yaml): an edit there changes what the demo does, so it changes the hash."""
+    folder = path.with_suffix("")
+    if not folder.is_dir():
+        return
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(folder)).encode() + b"\0")
+        digest.update(file.read_bytes())
 
 
 def _expand_includes(

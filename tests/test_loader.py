@@ -91,3 +91,15 @@ def test_say_is_typed_as_a_comment_and_pause_is_a_noop_when_recording(run_rehear
     )
     assert result.passed
     assert step(result, 2).output.strip() == "after"
+
+
+def test_support_folder_changes_the_hash(tmp_path: Path) -> None:
+    path = tmp_path / "demo.yaml"
+    path.write_text(scenario_text("steps:\n  - run: demo/plugin\n"))
+    bare = load_scenario(path).sha256
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "plugin").write_text("#!/bin/sh\necho v1\n")
+    first = load_scenario(path).sha256
+    (tmp_path / "demo" / "plugin").write_text("#!/bin/sh\necho v2\n")
+    second = load_scenario(path).sha256
+    assert len({bare, first, second}) == 3
