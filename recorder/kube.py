@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from .kube_model import NAMESPACED, KubeCheck, NetworkStatus, Selection, WaitFor
 NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status"
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection to the API server
 READ_TIMEOUT = 30.0  # seconds for a plain list request
+WATCH_GRACE = 2.0  # a watch's read timeout past its deadline, should the alarm not end it
 MAX_SHOWN = 5  # objects named in one "last seen" sentence
 GONE = 410
 
@@ -77,15 +79,23 @@ def _plural(kind: str, n: int = 2) -> str:
     return kind if n == 1 else kind + "s"
 
 
-def _describe(sel: Selection) -> str:
-    """'Node kind-worker', 'Pods matching app=web in default', 'all Nodes'."""
-    if sel.name:
-        return f"{sel.kind} {_object_name(sel, sel.name)}"
+def _describe(sel: Selection, count: int | None = None) -> str:
+    """'Node kind-worker', 'Pods matching app=web in default', 'all Nodes'; with a count:
+    '2 Nodes', '1 Pod matching app=web in default', '0 Pods named web-0 in default'."""
     ns = _namespace(sel)
     where = f" in {ns}" if ns else ""
+    if count is None:
+        if sel.name:
+            return f"{sel.kind} {_object_name(sel, sel.name)}"
+        if sel.selector:
+            return f"{_plural(sel.kind)} matching {sel.selector}{where}"
+        return f"all {_plural(sel.kind)}{where}"
+    what = f"{count} {_plural(sel.kind, count)}"
+    if sel.name:
+        return f"{what} named {sel.name}{where}"
     if sel.selector:
-        return f"{_plural(sel.kind)} matching {sel.selector}{where}"
-    return f"all {_plural(sel.kind)}{where}"
+        return f"{what} matching {sel.selector}{where}"
+    return what + where
 
 
 # -- reading objects ------------------------------------------------------------------------
@@ -220,20 +230,17 @@ def _names(objects: dict[str, dict]) -> str:
 
 def _wait_text(spec: WaitFor) -> str:
     goal = _Goal(spec.kind, spec)
-    what = _describe(spec)
-    if spec.count is not None and goal.any:
-        return f"at least {spec.count} of {what} with {goal.text()}"
     if spec.count is not None:
-        return f"{spec.count} {what.removeprefix('all ')}"
-    if goal.any:
-        return f"{what} {goal.text()}"
-    return f"{what} to exist"
+        what = _describe(spec, spec.count)
+        return f"at least {what} with {goal.text()}" if goal.any else what
+    what = _describe(spec)
+    return f"{what} {goal.text()}" if goal.any else f"{what} to exist"
 
 
 # -- fields and network-status --------------------------------------------------------------
 
 
-_MISSING = object()
+MISSING = object()
 
 
 def lookup(obj: Any, path: str) -> Any:
@@ -249,14 +256,14 @@ def lookup(obj: Any, path: str) -> Any:
                     obj, i = obj[key], j
                     break
             else:
-                return _MISSING
+                return MISSING
         elif isinstance(obj, list) and re.fullmatch(r"-?\d+", parts[i]):
             index = int(parts[i])
             if not -len(obj) <= index < len(obj):
-                return _MISSING
+                return MISSING
             obj, i = obj[index], i + 1
         else:
-            return _MISSING
+            return MISSING
     return obj
 
 
@@ -277,7 +284,7 @@ def _field_failures(check: KubeCheck, obj: dict) -> list[str]:
     out = []
     for field in check.fields:
         value = lookup(obj, field.path)
-        if value is _MISSING:
+        if value is MISSING:
             wants = [
                 f"{word} {_show(v)}"
                 for word, v in (
@@ -564,15 +571,18 @@ class KubeGateway:
         remaining = max(deadline - time.monotonic(), 0.001)
         kwargs: dict[str, Any] = dict(
             selectors,
-            timeout_seconds=max(1, math.ceil(remaining)),
-            # The read timeout ends a silent watch at the deadline, to the millisecond.
-            _request_timeout=(CONNECT_TIMEOUT, remaining),
+            timeout_seconds=max(1, math.ceil(remaining)),  # the server ends the watch...
+            _request_timeout=(CONNECT_TIMEOUT, remaining + WATCH_GRACE),  # ...or the client
         )
         if version:
             kwargs["resource_version"] = version
         watcher = watch.Watch(return_type="object")
         _, seen = _evaluate(spec, objects)
         stream = watcher.stream(fn, *args, **kwargs)
+        # At the deadline, stop() shuts the socket: a blocked read ends at once.
+        alarm = threading.Timer(remaining, watcher.stop)
+        alarm.daemon = True
+        alarm.start()
         try:
             with self._errors(spec, watching=True):
                 for event in stream:
@@ -593,10 +603,11 @@ class KubeGateway:
                         break
         except _Expired:
             return None, False, seen
-        except Urllib3Error:
-            # A read timeout at the deadline, or a dropped stream: list again if time is left.
+        except (Urllib3Error, OSError):
+            # The socket shut at the deadline, or a dropped stream: list again if time is left.
             return (version if time.monotonic() >= deadline else None), False, seen
         finally:
+            alarm.cancel()
             watcher.stop()
             stream.close()
         return version, False, seen
@@ -644,7 +655,7 @@ class _ApiErrors:
                 f"the API refused to list {res.full_name}{where}: {exc.status} {reason}",
                 fatal=False,
             ) from None
-        if self.watching and isinstance(exc, ProtocolError | Urllib3Timeout):
+        if self.watching and isinstance(exc, ProtocolError | Urllib3Timeout | ConnectionError):
             return False  # the caller lists again, which reports a dead server
         if isinstance(exc, MaxRetryError | NewConnectionError | Urllib3Timeout | OSError):
             raise KubeUnavailable(
@@ -669,10 +680,10 @@ def _reason(exc: BaseException) -> str:
 
     if isinstance(exc, MaxRetryError) and exc.reason is not None:
         exc = exc.reason
-    if isinstance(exc, ConnectTimeoutError):
-        return "the connection timed out"
     text = _one_line(exc)
-    if isinstance(exc, NewConnectionError):
+    if isinstance(exc, NewConnectionError):  # a ConnectTimeoutError subclass: test it first
         text = text.split("Failed to establish a new connection: ", 1)[-1]
+    elif isinstance(exc, ConnectTimeoutError):
+        return "the connection timed out"
     text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
     return text[:1].lower() + text[1:] if text else "no answer"

@@ -177,6 +177,8 @@ class Runner:
                 self._run_teardown(result)
                 if self.session is not None:
                     self.session.close()
+                if self._kube_gateway is not None:
+                    self._kube_gateway.close()
                 if self.fixture is not None:
                     failure = self.fixture.down()
                     if failure and result.error is None:
@@ -566,7 +568,9 @@ class Runner:
         if self._kube_gateway is None:
             from .kube import KubeGateway
 
-            self._kube_gateway = KubeGateway(self._env.get("KUBECONFIG"))
+            self._kube_gateway = KubeGateway(
+                self._env.get("KUBECONFIG"), base_dir=self.loaded.path.parent
+            )
         return self._kube_gateway
 
     # -- cast bookkeeping ----------------------------------------------------------------
