@@ -97,8 +97,9 @@ class ClusterFixture:
             if self.spec.config:
                 args += ["--config", str(self.scenario_dir / self.spec.config)]
             self._kind(*args, "--kubeconfig", self.kubeconfig, timeout=timeout)
-        elif not decided.delete_first:
+        elif self.spec.create == "fixture":
             self._kind("export", "kubeconfig", "--name", name, "--kubeconfig", self.kubeconfig)
+        # With `create: steps`, the visible `kind create cluster` writes this KUBECONFIG.
         return {"KUBECONFIG": self.kubeconfig}, decided.reason
 
     def down(self) -> str | None:

@@ -58,7 +58,10 @@ def load_scenario(path: str | Path) -> LoadedScenario:
                 data[list_name], (list_name,), path, source, digest, chain=(path.resolve(),)
             )
     scenario = _validate(data, source, str(path))
-    _hash_support_files(path, digest)
+    _hash_support_files(path.with_suffix(""), digest)
+    if scenario.cluster is not None and scenario.cluster.config:
+        # kind demos keep their support files beside the cluster config (scenarios/kind/)
+        _hash_support_files((path.parent / scenario.cluster.config).parent, digest)
     loaded = LoadedScenario(scenario, path, source, digest.hexdigest())
     check_files(loaded)
     check_variables(loaded)
@@ -103,10 +106,9 @@ def check_files(loaded: LoadedScenario) -> None:
             )
 
 
-def _hash_support_files(path: Path, digest: Any) -> None:
+def _hash_support_files(folder: Path, digest: Any) -> None:
     """Support files live in a folder named like the scenario (lab/cni-from-zero/ beside
     lab/cni-from-zero.yaml): an edit there changes what the demo does, so it changes the hash."""
-    folder = path.with_suffix("")
     if not folder.is_dir():
         return
     for file in sorted(p for p in folder.rglob("*") if p.is_file()):

@@ -619,8 +619,23 @@ class Runner:
 
         return VAR_REF.sub(replace, text)
 
+    def _substitute_all(self, value: object) -> object:
+        """`${name}` in every string of a nested structure."""
+        if isinstance(value, str):
+            return self._substitute(value)
+        if isinstance(value, list):
+            return [self._substitute_all(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._substitute_all(v) for k, v in value.items()}
+        return value
+
     def _substitute_expect(self, expect: Expect) -> Expect:
-        update = {}
+        update: dict[str, object] = {}
+        if expect.kube and "${" in str(expect.kube):
+            update["kube"] = [
+                type(check).model_validate(self._substitute_all(check.model_dump()))
+                for check in expect.kube
+            ]
         for name in ("contains", "not_contains", "regex", "not_regex", "lines", "screen"):
             values = getattr(expect, name)
             if any("${" in v for v in values):

@@ -20,6 +20,7 @@ def test_kind_demos_workflow_runs_weekly_and_on_demand() -> None:
     named = " ".join(entry["scenarios"] for entry in job["strategy"]["matrix"]["include"])
     for demo in ("demo-1.1", "demo-1.2", "demo-2", "demo-2-ovsdb-mon"):
         assert f"scenarios/{demo}.yaml" in named.split()
+        assert (ROOT / "scenarios" / f"{demo}.yaml").is_file()
     for pinned in ("KIND_VERSION", "KUBECTL_VERSION", "HELM_VERSION"):
         assert re.fullmatch(r"v\d+\.\d+\.\d+", data["env"][pinned])
     steps = " ".join(str(s.get("run", "")) for s in job["steps"])
