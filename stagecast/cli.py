@@ -63,6 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     reh.add_argument("--junit", type=Path, help="write JUnit XML here")
     _output_flags(reh)
     reh.set_defaults(func=cmd_rehearse)
+
+    chk = sub.add_parser(
+        "check", help="compare a scenario with the speaker's own asciinema recording"
+    )
+    chk.add_argument("file", type=Path, help="scenario")
+    chk.add_argument(
+        "--against", type=Path, required=True, metavar="RECORDING", help="asciicast v1/v2 file"
+    )
+    chk.add_argument("--json", action="store_true", help="print results as JSON on stdout")
+    chk.set_defaults(func=cmd_check)
     return parser
 
 
@@ -162,6 +172,22 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         if args.junit and results:
             write_junit(results, args.junit)
     return _finish(args, results)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from recorder.recording_check import CastError, check, print_report, result_json
+
+    (loaded,) = _load_all([args.file])
+    try:
+        result = check(loaded, args.against)
+    except CastError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(result_json(result))
+    else:
+        print_report(result, make_console(stderr=False))
+    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
