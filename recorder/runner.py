@@ -260,6 +260,11 @@ class Runner:
                 step_result.status = "failed"
                 step_result.failures.append(str(exc))
                 result.error = f"{step_result.location}: {exc}"
+                if not step_result.output:  # the report shows what the step printed
+                    tail = plain_text(self.session.text(self.cursor))
+                    step_result.output = self.redactor.clean_text(tail)
+                if not step_result.hidden:  # and so does the failed cast
+                    self._emit(self.cursor, self.session.offset)
                 self.session.close()
                 self.session = None
                 return
