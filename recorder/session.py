@@ -16,6 +16,7 @@ import codecs
 import os
 import re
 import select
+import signal
 import tempfile
 import time
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class ShellSession:
             env=full_env,
             cwd=cwd,
             dimensions=(rows, cols),
+            preexec_fn=_default_signals,
             echo=True,
         )
         # Pacing is ours; pexpect's default 50 ms per send would distort it.
@@ -279,6 +281,14 @@ class ShellSession:
         except Exception:  # noqa: BLE001 - closing must never mask the real outcome
             pass
         self._tmp.cleanup()
+
+
+def _default_signals() -> None:
+    """In the child, before exec: signals ignored by whoever started stagecast (nohup, a
+    background job of a non-interactive shell, some CI runners) would stay ignored in bash
+    and in every program it runs, and Ctrl-C would then stop nothing."""
+    for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGPIPE):
+        signal.signal(number, signal.SIG_DFL)
 
 
 def _bash_time(text: str | None) -> float | None:

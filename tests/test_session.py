@@ -185,3 +185,32 @@ def test_tabs_in_heredocs_are_typed_literally(run_rehearse, run_record, tmp_path
     body += "    expect: {regex: ['a +\\\\t +b']}\n"
     assert run_rehearse(body).passed
     assert run_record(body, cast=tmp_path / "tabs.cast").passed
+
+
+def test_ctrl_c_works_even_when_stagecast_starts_with_sigint_ignored(write_scenario) -> None:
+    """nohup, `cmd &` from a script, some CI runners: SIGINT arrives ignored."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    path = write_scenario(
+        "steps:\n  - run: sleep 30\n    timeout: 20\n"
+        "    keys: [{sleep: 0.3}, {key: ctrl-c}]\n    expect: {exit: 130}\n"
+    )
+
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "stagecast", "rehearse", "-q", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=ignore_sigint,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
