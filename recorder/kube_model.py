@@ -8,14 +8,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-WAITABLE_KINDS = (
-    "Node",
-    "Pod",
-    "DaemonSet",
-    "Deployment",
-    "CustomResourceDefinition",
-    "NetworkAttachmentDefinition",
-)
 Kind = Literal[
     "Node",
     "Pod",

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from .validators import valid_regex
+
 BUILTIN_MASKS: dict[str, str] = {
     "pod-suffix": r"(?<=-)(?:[a-f0-9]{8,10}-)?[a-z0-9]{5}\b",
     "container-id": r"\b[0-9a-f]{64}\b|\b[0-9a-f]{13}\b",
@@ -31,18 +33,10 @@ def _known(name: str) -> str:
     return name
 
 
-def _regex(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"bad regex {pattern!r}: {exc}") from None
-    return pattern
-
-
 class CustomMask(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
-    regex: Annotated[str, AfterValidator(_regex)]
+    regex: Annotated[str, AfterValidator(valid_regex)]
 
 
 MaskSpec = Annotated[str, AfterValidator(_known)] | CustomMask

@@ -18,6 +18,7 @@ from pydantic import (
 from .keys import NAMED_KEYS
 from .kube_model import BuildsOn, Cluster, KubeCheck, Preflight, WaitFor
 from .masks import MaskSpec
+from .validators import valid_regex
 
 
 class KeyedError(ValueError):
@@ -28,19 +29,11 @@ class KeyedError(ValueError):
         self.path = path
 
 
-def _compile(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"bad regex {pattern!r}: {exc}") from None
-    return pattern
-
-
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-Regex = Annotated[str, AfterValidator(_compile)]
+Regex = Annotated[str, AfterValidator(valid_regex)]
 # One string or a list of them; the schema says so too.
 StrList = Annotated[list[str], BeforeValidator(_as_list, json_schema_input_type=str | list[str])]
 RegexList = Annotated[
@@ -144,7 +137,7 @@ class Enters(Strict):
     @model_validator(mode="after")
     def _valid(self) -> Enters:
         if self.regex:
-            _compile(self.prompt)
+            valid_regex(self.prompt)
         return self
 
 

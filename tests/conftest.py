@@ -76,3 +76,15 @@ def read_cast(path: Path) -> tuple[dict, list[list]]:
 
 def step(result: ScenarioResult, index: int, phase: str = "steps"):
     return next(s for s in result.steps if s.phase == phase and s.index == index)
+
+
+def final_screen(events: list[list], cols: int, rows: int) -> str:
+    """The audience's last screen: every "o" event of a cast through a terminal emulator."""
+    import pyte
+
+    screen = pyte.Screen(cols, rows)
+    stream = pyte.Stream(screen)
+    for _, code, data in events:
+        if code == "o":
+            stream.feed(data)
+    return "\n".join(line.rstrip() for line in screen.display)

@@ -7,11 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyte
 import pytest
 from asciinema.asciicast import open_from_url
 
-from conftest import ROOT
+from conftest import ROOT, final_screen
 from host_state import HostState, require_lab
 from recorder.loader import load_scenario
 from recorder.record import record
@@ -49,14 +48,8 @@ def test_records_a_verified_cast_and_leaves_the_host_as_it_was(lab, tmp_path: Pa
     assert "failed to find plugin" in markers
 
     term = loaded.scenario.terminal
-    screen = pyte.Screen(term.cols, term.rows)
-    stream = pyte.Stream(screen)
-    output = ""
-    for _, code, data in events:
-        if code == "o":
-            stream.feed(data)
-            output += data
-    shown = "\n".join(line.rstrip() for line in screen.display)
+    shown = final_screen(events, term.cols, term.rows)
+    output = "".join(data for _, code, data in events if code == "o")
     assert "cni-exec DEL" in shown
     assert shown.rstrip().endswith("lab$")
     assert 'failed to find plugin "bridge" in path' in output

@@ -15,12 +15,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyte
 import pytest
 import yaml
 from asciinema.asciicast import open_from_url
 
-from conftest import ROOT
+from conftest import ROOT, final_screen
 from host_state import HostState, require_lab
 from recorder.loader import load_scenario
 from recorder.record import record
@@ -136,12 +135,7 @@ def test_records_a_verified_cast_with_one_marker_per_visible_step(lab, tmp_path:
     assert [data for _, code, data in events if code == "m"] == MARKERS
 
     term = loaded.scenario.terminal
-    screen = pyte.Screen(term.cols, term.rows)
-    stream = pyte.Stream(screen)
-    for _, code, data in events:
-        if code == "o":
-            stream.feed(data)
-    shown = "\n".join(line.rstrip() for line in screen.display)
+    shown = final_screen(events, term.cols, term.rows)
     assert re.search(r"3 packets transmitted, 3 received, 0% packet loss", shown), shown
     assert re.search(r"172\.30\.0\.1\.\d+ > 172\.30\.0\.2\.8472: OTV.*instance 1", shown), shown
     assert re.search(r"IP 10\.244\.0\.\d+ > 10\.244\.1\.\d+: ICMP echo request", shown), shown

@@ -17,12 +17,11 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyte
 import pytest
 import yaml
 from asciinema.asciicast import open_from_url
 
-from conftest import ROOT
+from conftest import ROOT, final_screen
 from host_state import HostState, require_lab
 from recorder.loader import LoadedScenario, load_scenario
 from recorder.record import record
@@ -113,12 +112,7 @@ def test_records_a_verified_cast_with_one_marker_per_visible_step(lab, tmp_path:
     assert "lab-down.sh" not in output  # and teardown
 
     term = loaded.scenario.terminal
-    screen = pyte.Screen(term.cols, term.rows)
-    stream = pyte.Stream(screen)
-    for _, code, data in events:
-        if code == "o":
-            stream.feed(data)
-    shown = "\n".join(line.rstrip() for line in screen.display)
+    shown = final_screen(events, term.cols, term.rows)
     assert re.search(r"^[0-9a-f-]{36} insert\s+pod-c$", shown, re.M), shown
     assert re.search(r"^[0-9a-f-]{36} delete\s+pod-c$", shown, re.M), shown
     assert re.search(r"^[0-9a-f-]{36} \(stor-node1\)$", shown, re.M), shown
