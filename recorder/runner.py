@@ -35,9 +35,9 @@ from .results import ScenarioResult, StepResult
 from .screen import AudienceScreen
 from .session import ShellSession
 from .typing_model import TypingModel
+from .variables import substitute, substitute_expect
 
 Mode = Literal["record", "rehearse"]
-VAR_REF = re.compile(r"\$(\$?)\{([^}]*)\}")
 KEY_GAP = 0.25  # seconds between named keys when typing at human speed
 INTERRUPT_GRACE = 5.0
 PROGRAM_SETTLE = 0.15  # seconds an interactive program gets to start before its keys
@@ -610,42 +610,10 @@ class Runner:
     # -- variables -----------------------------------------------------------------------
 
     def _substitute(self, text: str) -> str:
-        env_names = set(self.scenario.env)
-
-        def replace(match: re.Match[str]) -> str:
-            escaped, name = match.group(1), match.group(2)
-            if escaped:
-                return "${" + name + "}"
-            if name in self.values:
-                return self.values[name]
-            if name in env_names:
-                return match.group(0)  # the shell expands its own environment
-            return match.group(0)
-
-        return VAR_REF.sub(replace, text)
-
-    def _substitute_all(self, value: object) -> object:
-        """`${name}` in every string of a nested structure."""
-        if isinstance(value, str):
-            return self._substitute(value)
-        if isinstance(value, list):
-            return [self._substitute_all(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self._substitute_all(v) for k, v in value.items()}
-        return value
+        return substitute(text, self.values)
 
     def _substitute_expect(self, expect: Expect) -> Expect:
-        update: dict[str, object] = {}
-        if expect.kube and "${" in str(expect.kube):
-            update["kube"] = [
-                type(check).model_validate(self._substitute_all(check.model_dump()))
-                for check in expect.kube
-            ]
-        for name in ("contains", "not_contains", "regex", "not_regex", "lines", "screen"):
-            values = getattr(expect, name)
-            if any("${" in v for v in values):
-                update[name] = [self._substitute(v) for v in values]
-        return expect.model_copy(update=update) if update else expect
+        return substitute_expect(expect, self.values)
 
 
 def _after_echo(segment: str) -> str:
