@@ -73,6 +73,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chk.add_argument("--json", action="store_true", help="print results as JSON on stdout")
     chk.set_defaults(func=cmd_check)
+
+    play = sub.add_parser(
+        "play",
+        help="play a cast with chapters (keys: space pause, . step, ] next, [ previous, q quit)",
+    )
+    play.add_argument("cast", type=Path, help="asciicast v1/v2 file")
+    play.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1)")
+    play.add_argument(
+        "--idle-limit", type=float, help="cap idle time at S seconds (default: the cast's header)"
+    )
+    play.add_argument(
+        "--from", dest="from_marker", metavar="MARKER", help="start at this marker (label or 1-N)"
+    )
+    play.add_argument("--pause-on-markers", action="store_true", help="pause at each marker")
+    play.add_argument("--list", action="store_true", help="print the chapters and exit")
+    play.set_defaults(func=cmd_play)
     return parser
 
 
@@ -188,6 +204,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print_report(result, make_console(stderr=False))
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    """Exit 0 when played to the end or quit with q; Ctrl-C exits 130 (see main)."""
+    from player.play import PlayError, list_chapters, load_cast, play
+
+    if args.speed <= 0 or (args.idle_limit is not None and args.idle_limit <= 0):
+        return _usage("--speed and --idle-limit take a positive number")
+    try:
+        cast = load_cast(args.cast)
+        if args.list:
+            print("\n".join(list_chapters(cast)))
+            return EXIT_OK
+        play(
+            cast,
+            speed=args.speed,
+            idle_time_limit=args.idle_limit,
+            from_marker=args.from_marker,
+            pause_on_markers=args.pause_on_markers,
+        )
+    except PlayError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
