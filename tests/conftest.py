@@ -88,3 +88,8 @@ def final_screen(events: list[list], cols: int, rows: int) -> str:
         if code == "o":
             stream.feed(data)
     return "\n".join(line.rstrip() for line in screen.display)
+
+
+def failures_of(result: ScenarioResult) -> list[tuple[str, list[str]]]:
+    """Each failed step's name and failures, for assertion messages."""
+    return [(s.name, s.failures) for s in result.steps if s.failures]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +98,77 @@ class HostState:
             "tmp": after.tmp - self.tmp,
         }
         return {k: v for k, v in diff.items() if v}
+
+    def leftovers_now(self, settle: float = 5.0) -> dict[str, set[str]]:
+        """What exists now that did not before, waiting up to `settle` s for exiting processes.
+
+        The snapshot is machine-wide, so processes that others on this machine start meanwhile
+        are dropped: those whose parent chain reaches a process already running before, other
+        than init and this test's own ancestors. A leak of a lab is either an orphan
+        (reparented to init) or still below this test, so it is always kept.
+        """
+        old = {int(entry.split()[0]) for entry in self.processes}
+        ours = _ancestors(os.getpid())
+        deadline = time.monotonic() + settle
+        while True:
+            found = self.leftovers(HostState.take())
+            kept = {
+                entry
+                for entry in found.pop("processes", set())
+                if not _in_other_tree(int(entry.split()[0]), old, ours)
+            }
+            if kept:
+                found["processes"] = kept
+            if not found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.25)
+
+
+@contextlib.contextmanager
+def lab_lock(scenario: Path) -> Iterator[None]:
+    """Two test runs never use one lab's fixed names at once."""
+    with scenario.open() as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+@contextlib.contextmanager
+def scenario_variant(scenario: Path, name: str, text: str) -> Iterator[Path]:
+    """A modified copy beside the original, so its support-file paths still resolve."""
+    path = scenario.with_name(f".test-{name}.yaml")
+    path.write_text(text)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _ppid(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _ancestors(pid: int) -> set[int]:
+    out: set[int] = set()
+    current: int | None = pid
+    while current and current not in out:
+        out.add(current)
+        current = _ppid(current)
+    return out
+
+
+def _in_other_tree(pid: int, old: set[int], ours: set[int]) -> bool:
+    current = _ppid(pid)
+    for _ in range(200):
+        if current is None or current <= 1 or current in ours:
+            return False
+        if current in old:
+            return True
+        current = _ppid(current)
+    return False
 
 
 def _is_test_machinery(process: str) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from asciinema.asciicast import open_from_url
 
 from conftest import ROOT, final_screen
-from host_state import HostState, require_lab
+from host_state import HostState, require_lab, scenario_variant
 from recorder.loader import load_scenario
 from recorder.record import record
 from recorder.rehearse import rehearse
@@ -25,20 +25,13 @@ def lab() -> None:
     require_lab(*NEEDS, cni=True)
 
 
-def _variant(name: str, text: str):
-    """A modified copy beside the original, so its support-file paths still resolve."""
-    path = SCENARIO.with_name(f".test-{name}.yaml")
-    path.write_text(text)
-    return path
-
-
 def test_records_a_verified_cast_and_leaves_the_host_as_it_was(lab, tmp_path: Path) -> None:
     before = HostState.take()
     loaded = load_scenario(SCENARIO)
     cast = tmp_path / "cni.cast"
     result = record(loaded, cast, cps=80)
     assert result.passed, [(s.label, s.failures) for s in result.steps if s.failures]
-    assert before.leftovers(HostState.take()) == {}
+    assert before.leftovers_now() == {}
 
     with open_from_url(str(cast)) as asciicast:
         events = list(asciicast.events())
@@ -64,34 +57,28 @@ def test_a_hanging_step_times_out_is_interrupted_and_teardown_cleans(lab) -> Non
         "    timeout: 2\n"
         "  - say: CHECK asks the plugin",
     )
-    path = _variant("hang", text)
     before = HostState.take()
-    try:
+    with scenario_variant(SCENARIO, "hang", text) as path:
         result = rehearse(load_scenario(path))
-    finally:
-        path.unlink()
     assert not result.passed
     hung = next(s for s in result.steps if s.status == "failed")
     assert hung.command == "ip netns exec sccni-pod1 ping 10.244.0.250"
     assert hung.failures == ["timed out after 2s; sent Ctrl-C"]
     assert "PING 10.244.0.250" in hung.output
     assert all(s.passed for s in result.steps if s.phase == "teardown")
-    assert before.leftovers(HostState.take()) == {}
+    assert before.leftovers_now() == {}
 
 
 def test_a_failed_setup_still_tears_down(lab) -> None:
     text = SCENARIO.read_text().replace(
         "ip netns add sccni-pod2\n", "ip netns add sccni-pod2 && false\n"
     )
-    path = _variant("setup-fails", text)
     before = HostState.take()
-    try:
+    with scenario_variant(SCENARIO, "setup-fails", text) as path:
         result = rehearse(load_scenario(path))
-    finally:
-        path.unlink()
     assert not result.passed
     assert [s.status for s in result.steps if s.phase == "setup"] == ["passed", "failed"]
-    assert before.leftovers(HostState.take()) == {}
+    assert before.leftovers_now() == {}
 
 
 def test_non_root_gets_one_clear_line_and_exit_2(lab) -> None:

@@ -6,12 +6,10 @@ skips with the reason otherwise. Every test proves that teardown left the host a
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,15 +17,13 @@ import pytest
 import yaml
 from asciinema.asciicast import open_from_url
 
-from conftest import ROOT, final_screen
-from host_state import HostState, require_lab
+from conftest import ROOT, failures_of, final_screen
+from host_state import HostState, lab_lock, require_lab, scenario_variant
 from recorder.loader import load_scenario
 from recorder.record import record
 from recorder.rehearse import rehearse
-from recorder.results import ScenarioResult
 
 SCENARIO = ROOT / "scenarios" / "lab" / "flannel-vxlan.yaml"
-FAILING_COPY = SCENARIO.parent / ".test-flannel-fail.yaml"
 PROGRAMS = ("ip", "bridge", "ping", "tcpdump", "jq")
 MARKERS = [
     "Two nodes",
@@ -55,68 +51,8 @@ MARKERS = [
 def lab() -> Iterator[None]:
     """Skip unless the lab can run; hold a lock so that two test runs never share its names."""
     require_lab(*PROGRAMS, cni=True)
-    with SCENARIO.open() as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with lab_lock(SCENARIO):
         yield
-
-
-def _failures(result: ScenarioResult) -> list[tuple[str, list[str]]]:
-    return [(s.name, s.failures) for s in result.steps if s.failures]
-
-
-def _leftovers(before: HostState, settle: float = 5.0) -> dict[str, set[str]]:
-    """What the run left on the host; waits up to `settle` s for processes that are exiting.
-
-    The snapshot is machine-wide, so processes that other sessions on this machine start
-    meanwhile are dropped: those whose parent chain reaches a process that was already
-    running, other than init and this test's own ancestors. A leak of this lab is either an
-    orphan (reparented to init) or still below this test, so it is always kept.
-    """
-    old = {int(entry.split()[0]) for entry in before.processes}
-    ours = _ancestors(os.getpid())
-    deadline = time.monotonic() + settle
-    while True:
-        leftovers = before.leftovers(HostState.take())
-        if "processes" in leftovers:
-            kept = {
-                entry
-                for entry in leftovers["processes"]
-                if not _in_other_tree(int(entry.split()[0]), old, ours)
-            }
-            leftovers = {k: v for k, v in leftovers.items() if k != "processes"}
-            if kept:
-                leftovers["processes"] = kept
-        if not leftovers or time.monotonic() > deadline:
-            return leftovers
-        time.sleep(0.25)
-
-
-def _ppid(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
-def _ancestors(pid: int) -> set[int]:
-    out: set[int] = set()
-    current: int | None = pid
-    while current and current not in out:
-        out.add(current)
-        current = _ppid(current)
-    return out
-
-
-def _in_other_tree(pid: int, old: set[int], ours: set[int]) -> bool:
-    current = _ppid(pid)
-    for _ in range(200):
-        if current is None or current <= 1 or current in ours:
-            return False
-        if current in old:
-            return True
-        current = _ppid(current)
-    return False
 
 
 @pytest.mark.slow  # about 70 s: the whole lab, typed at 60 characters/s
@@ -125,8 +61,8 @@ def test_records_a_verified_cast_with_one_marker_per_visible_step(lab, tmp_path:
     loaded = load_scenario(SCENARIO)
     cast_path = tmp_path / "lab-flannel-vxlan.cast"
     result = record(loaded, cast_path, cps=60)
-    assert result.passed, _failures(result)
-    assert _leftovers(before) == {}
+    assert result.passed, failures_of(result)
+    assert before.leftovers_now() == {}
 
     visible = [s.label() for s in loaded.scenario.steps if not s.hidden]
     assert visible == MARKERS
@@ -152,12 +88,8 @@ def test_teardown_cleans_up_after_a_failed_step(lab, marker: str) -> None:
     index = next(i for i, s in enumerate(data["steps"]) if s.get("marker") == marker)
     data["steps"][index]["expect"] = {"contains": "text that this step never prints"}
     before = HostState.take()
-    try:
-        # Same directory as the scenario, so that its support-file paths resolve.
-        FAILING_COPY.write_text(yaml.safe_dump(data, sort_keys=False))
-        result = rehearse(load_scenario(FAILING_COPY))
-    finally:
-        FAILING_COPY.unlink(missing_ok=True)
+    with scenario_variant(SCENARIO, "flannel-fail", yaml.safe_dump(data, sort_keys=False)) as copy:
+        result = rehearse(load_scenario(copy))
     assert not result.passed
     failed = result.first_failure
     assert failed is not None and (failed.phase, failed.index) == ("steps", index)
@@ -165,8 +97,8 @@ def test_teardown_cleans_up_after_a_failed_step(lab, marker: str) -> None:
     later = [s for s in result.steps if s.phase == "steps" and s.index > index]
     assert later and all(s.status == "skipped" for s in later)
     teardown = [s for s in result.steps if s.phase == "teardown"]
-    assert teardown and all(s.passed for s in teardown), _failures(result)
-    assert _leftovers(before) == {}
+    assert teardown and all(s.passed for s in teardown), failures_of(result)
+    assert before.leftovers_now() == {}
 
 
 def _as_nobody() -> list[str] | None:
@@ -204,4 +136,4 @@ def test_non_root_gets_one_clear_line_and_exit_2(lab) -> None:
     line = SCENARIO.read_text().splitlines()[int(where[1]) - 1]
     assert line.startswith("requires:") and "root" in line
     assert done.stdout == ""
-    assert _leftovers(before) == {}
+    assert before.leftovers_now() == {}

@@ -8,7 +8,6 @@ Every test proves that teardown left the host as it found it.
 
 from __future__ import annotations
 
-import fcntl
 import glob
 import os
 import re
@@ -21,15 +20,15 @@ import pytest
 import yaml
 from asciinema.asciicast import open_from_url
 
-from conftest import ROOT, final_screen
-from host_state import HostState, require_lab
-from recorder.loader import LoadedScenario, load_scenario
+from conftest import ROOT, failures_of, final_screen
+from host_state import HostState, lab_lock, require_lab, scenario_variant
+from recorder.loader import load_scenario
+from recorder.progress import NullReporter
 from recorder.record import record
-from recorder.results import ScenarioResult, StepResult
+from recorder.results import StepResult
 from recorder.runner import Runner
 
 SCENARIO = ROOT / "scenarios" / "lab" / "ovn-from-zero.yaml"
-FAULT_COPY = SCENARIO.parent / ".test-ovn-fault.yaml"
 LAB_GLOB = "/tmp/stagecast-lab-ovn.*"
 # Programs the scenario uses, with the Debian package that ships each.
 PACKAGES = {
@@ -80,13 +79,8 @@ def lab() -> Iterator[None]:
     for program, package in PACKAGES.items():
         if shutil.which(program) is None:
             pytest.skip(f"needs {program} (Debian package {package})")
-    with SCENARIO.open() as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with lab_lock(SCENARIO):
         yield
-
-
-def _failures(result: ScenarioResult) -> list[tuple[str, list[str]]]:
-    return [(s.name, s.failures) for s in result.steps if s.failures]
 
 
 def test_records_a_verified_cast_with_one_marker_per_visible_step(lab, tmp_path: Path) -> None:
@@ -94,8 +88,8 @@ def test_records_a_verified_cast_with_one_marker_per_visible_step(lab, tmp_path:
     loaded = load_scenario(SCENARIO)
     cast_path = tmp_path / "lab-ovn-from-zero.cast"
     result = record(loaded, cast_path, cps=60)
-    assert result.passed, _failures(result)
-    assert before.leftovers(HostState.take()) == {}
+    assert result.passed, failures_of(result)
+    assert before.leftovers_now() == {}
     assert glob.glob(LAB_GLOB) == []
 
     visible = [s.label() for s in loaded.scenario.steps if not s.hidden]
@@ -120,16 +114,13 @@ def test_records_a_verified_cast_with_one_marker_per_visible_step(lab, tmp_path:
     assert shown.rstrip().endswith("ovn$"), shown
 
 
-class _KillNorthd:
+class _KillNorthd(NullReporter):
     """A reporter that kills ovn-northd as one chosen step starts, as a crash would."""
 
     def __init__(self, label: str, labs_before: set[str]) -> None:
         self.label = label
         self.labs_before = labs_before
         self.killed: int | None = None
-
-    def scenario_started(self, loaded: LoadedScenario, steps: list[StepResult]) -> None:
-        pass
 
     def step_started(self, step: StepResult) -> None:
         if step.phase != "steps" or step.label != self.label:
@@ -139,12 +130,6 @@ class _KillNorthd:
         pid = int(Path(labs.pop(), "ovn-northd.pid").read_text())
         os.kill(pid, signal.SIGKILL)
         self.killed = pid
-
-    def step_finished(self, step: StepResult) -> None:
-        pass
-
-    def scenario_finished(self, result: ScenarioResult) -> None:
-        pass
 
 
 def test_a_crashed_northd_fails_the_next_wait_and_teardown_still_cleans_up(lab) -> None:
@@ -156,23 +141,19 @@ def test_a_crashed_northd_fails_the_next_wait_and_teardown_still_cleans_up(lab) 
     data["steps"][waiting]["timeout"] = 5
     before = HostState.take()
     reporter = _KillNorthd("Plug two pods", set(glob.glob(LAB_GLOB)))
-    try:
-        # Same directory as the scenario, so that its support-file paths resolve.
-        FAULT_COPY.write_text(yaml.safe_dump(data, sort_keys=False))
-        result = Runner(load_scenario(FAULT_COPY), "rehearse", reporter).run()
-    finally:
-        FAULT_COPY.unlink(missing_ok=True)
+    with scenario_variant(SCENARIO, "ovn-fault", yaml.safe_dump(data, sort_keys=False)) as copy:
+        result = Runner(load_scenario(copy), "rehearse", reporter).run()
     assert reporter.killed is not None, "the kill never happened"
     assert not result.passed
     failed = result.first_failure
-    assert failed is not None, _failures(result)
-    assert (failed.phase, failed.index) == ("steps", waiting), _failures(result)
+    assert failed is not None, failures_of(result)
+    assert (failed.phase, failed.index) == ("steps", waiting), failures_of(result)
     assert failed.failures == ["timed out after 5s; sent Ctrl-C"]
     ran = [s for s in result.steps if s.phase == "steps" and s.index < waiting]
-    assert all(s.passed for s in ran), _failures(result)
+    assert all(s.passed for s in ran), failures_of(result)
     later = [s for s in result.steps if s.phase == "steps" and s.index > waiting]
     assert later and all(s.status == "skipped" for s in later)
     teardown = [s for s in result.steps if s.phase == "teardown"]
-    assert teardown and all(s.passed for s in teardown), _failures(result)
-    assert before.leftovers(HostState.take()) == {}
+    assert teardown and all(s.passed for s in teardown), failures_of(result)
+    assert before.leftovers_now() == {}
     assert glob.glob(LAB_GLOB) == []
