@@ -37,7 +37,7 @@ from .session import ShellSession
 from .typing_model import TypingModel
 from .variables import substitute, substitute_expect
 
-Mode = Literal["record", "rehearse"]
+Mode = Literal["record", "rehearse", "live"]
 KEY_GAP = 0.25  # seconds between named keys when typing at human speed
 INTERRUPT_GRACE = 5.0
 PROGRAM_SETTLE = 0.15  # seconds an interactive program gets to start before its keys
@@ -219,10 +219,10 @@ class Runner:
         )
 
     def _start_session(self) -> ShellSession:
-        term = self.scenario.terminal
+        rows, cols = self._terminal_size()
         session = ShellSession(
-            cols=term.cols,
-            rows=term.rows,
+            cols=cols,
+            rows=rows,
             prompt=self.scenario.prompt,
             env=self._env,
             cwd=str(self.loaded.path.parent.resolve()),
@@ -233,6 +233,10 @@ class Runner:
             session.close()
             raise PrerequisiteError(f"could not start bash: {exc}") from None
         return session
+
+    def _terminal_size(self) -> tuple[int, int]:
+        """(rows, cols) of the shell's terminal: the scenario's, as casts are replayed at it."""
+        return self.scenario.terminal.rows, self.scenario.terminal.cols
 
     def _run_main(
         self,
@@ -247,29 +251,38 @@ class Runner:
         by_key = {(r.phase, r.index): r for r in result.steps}
         if before and self._base_state_present():
             before = []  # the other scenario's end state is already there
-        for phase, index, step in before + plan:
-            step_result = by_key[(phase, index)]
-            try:
-                self._run_step(step, step_result)
-            except _Interrupted:
-                step_result.status = "failed"
-                step_result.failures.append("interrupted (Ctrl-C)")
-                self._after_interrupt()
-                raise
-            except _ShellLost as exc:
-                step_result.status = "failed"
-                step_result.failures.append(str(exc))
-                result.error = f"{step_result.location}: {exc}"
-                if not step_result.output:  # the report shows what the step printed
-                    tail = plain_text(self.session.text(self.cursor))
-                    step_result.output = self.redactor.clean_text(tail)
-                if not step_result.hidden:  # and so does the failed cast
-                    self._emit(self.cursor, self.session.offset)
-                self.session.close()
-                self.session = None
+        steps = [(step, by_key[(phase, index)]) for phase, index, step in before + plan]
+        self._run_plan(steps, result)
+
+    def _run_plan(self, plan: list[tuple[Step, StepResult]], result: ScenarioResult) -> None:
+        """Every step in order, stopping at the first failure."""
+        for step, step_result in plan:
+            if not self._run_one(step, step_result, result):
                 return
-            if step_result.status == "failed":
-                return
+
+    def _run_one(self, step: Step, step_result: StepResult, result: ScenarioResult) -> bool:
+        """Run one step of the main plan; False when the run cannot go on."""
+        assert self.session is not None
+        try:
+            self._run_step(step, step_result)
+        except _Interrupted:
+            step_result.status = "failed"
+            step_result.failures.append("interrupted (Ctrl-C)")
+            self._after_interrupt()
+            raise
+        except _ShellLost as exc:
+            step_result.status = "failed"
+            step_result.failures.append(str(exc))
+            result.error = f"{step_result.location}: {exc}"
+            if not step_result.output:  # the report shows what the step printed
+                tail = plain_text(self.session.text(self.cursor))
+                step_result.output = self.redactor.clean_text(tail)
+            if not step_result.hidden:  # and so does the failed cast
+                self._emit(self.cursor, self.session.offset)
+            self.session.close()
+            self.session = None
+            return False
+        return step_result.status != "failed"
 
     def _base_state_present(self) -> bool:
         """Run `builds_on.unless`, hidden: does the other scenario's end state exist?"""
@@ -350,7 +363,7 @@ class Runner:
         if session is None:
             raise _ShellLost("the shell is gone")
         visible = not result.hidden
-        human = self.mode == "record" and visible
+        human = self.mode != "rehearse" and visible
         timeout = step.timeout or self.scenario.timeout
         t_start = time.monotonic()
         self.reporter.step_started(result)
@@ -362,7 +375,7 @@ class Runner:
             self._cut(session.offset)
         session.forget(self.cursor)
         if human and (step.run or step.say):
-            session.pump(self.think)
+            self._think()
         try:
             if step.say:
                 self._say(step.say, human, timeout)
@@ -386,6 +399,11 @@ class Runner:
                 self.timeline.hidden += result.duration
             self.reporter.step_finished(result)
 
+    def _think(self) -> None:
+        """The presenter's pause before typing a step (live mode: the presenter's own)."""
+        assert self.session is not None
+        self.session.pump(self.think)
+
     def _finish_output(self, visible: bool) -> None:
         assert self.session is not None
         if visible:
@@ -401,20 +419,22 @@ class Runner:
             for line in self._substitute(text).strip().splitlines()
         ]
         for line in lines:
-            mark = session.offset
-            self._type_line(line, human)
+            mark = self._type_line(line, human)
             session.wait_prompt(mark, timeout)
 
-    def _type_line(self, line: str, human: bool) -> None:
+    def _type_line(self, line: str, human: bool) -> int:
+        """Type `line` and Enter; returns the buffer offset where its echo starts."""
         session = self.session
         assert session is not None
+        mark = session.offset
         if not human:
             session.send(line.replace("\t", QUOTED_TAB) + "\r")
-            return
+            return mark
         delays = self.typing.delays(line + "\r")
         session.type_text(line, delays[:-1], literal_tabs=True)
         session.pump(delays[-1])
         session.send("\r")
+        return mark
 
     def _run_command(
         self, step: Step, result: StepResult, human: bool, t_start: float, timeout: float
@@ -499,8 +519,7 @@ class Runner:
         try:
             for n, line in enumerate(lines):
                 last = n == len(lines) - 1
-                mark = session.offset
-                self._type_line(line, human)
+                mark = self._type_line(line, human)
                 deadline = _Deadline(timeout)
                 if last and step.enters:
                     session.push_prompt(step.enters.prompt, step.enters.regex)

@@ -19,6 +19,7 @@ import select
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,11 @@ class ShellSession:
         self.chunks: list[Chunk] = []
         self.t0 = time.monotonic()
         self._prompts: list[re.Pattern[str]] = []
+        # Live mode: output is also shown as it arrives, and the presenter's keys are read
+        # in the same select as the shell's output (so waiting never stops either).
+        self.on_output: Callable[[str], None] | None = None
+        self.input_fd: int | None = None
+        self.on_input: Callable[[bytes], None] | None = None
         self.child = pexpect.spawn(
             shell,
             ["--norc", "--noprofile", "+H", "-i"],
@@ -114,9 +120,14 @@ class ShellSession:
 
         Reads the pty directly (pexpect spawned it): one select and one read per chunk.
         """
-        ready, _, _ = select.select([self._fd], [], [], max(timeout, 0))
+        fds = [self._fd] if self.input_fd is None else [self._fd, self.input_fd]
+        ready, _, _ = select.select(fds, [], [], max(timeout, 0))
         if not ready:
             return False
+        if self.input_fd is not None and self.input_fd in ready:
+            self._take_input(self.input_fd)
+            if self._fd not in ready:
+                return True
         try:
             data = os.read(self._fd, 65536)
         except OSError:  # EIO: the other side of the pty is gone
@@ -132,7 +143,24 @@ class ShellSession:
             start = self.offset
             self._text += text
             self.chunks.append(Chunk(time.monotonic(), start, start + len(text)))
+            if self.on_output is not None:
+                self.on_output(text)
         return True
+
+    def _take_input(self, fd: int) -> None:
+        try:
+            keys = os.read(fd, 1024)
+        except OSError:
+            keys = b""
+        if not keys:  # the presenter's terminal is gone: stop selecting on it
+            self.input_fd = None
+            return
+        if self.on_input is not None:
+            self.on_input(keys)  # may raise: the presenter asked to stop or fall back
+
+    def poll(self, timeout: float) -> bool:
+        """Wait up to `timeout` for output or a key; False when neither came."""
+        return self._read(timeout)
 
     def pump(self, seconds: float) -> None:
         """Keep reading output for `seconds` (instead of sleeping, so timings stay real)."""
@@ -176,6 +204,14 @@ class ShellSession:
         del self.chunks[:keep]
 
     # -- prompts -------------------------------------------------------------------------
+
+    def at_continuation(self) -> bool:
+        """Is bash asking for more lines of a command (PS2) rather than a new one?"""
+        return self._text.rfind("\x1b]133;P;k=s") > self._text.rfind("\x1b]133;D;")
+
+    def resize(self, rows: int, cols: int) -> None:
+        self.rows, self.cols = rows, cols
+        self.child.setwinsize(rows, cols)
 
     def push_prompt(self, prompt: str, is_regex: bool = False) -> None:
         """A nested shell: from now on, its prompt ends commands."""

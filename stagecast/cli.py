@@ -89,6 +89,56 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--pause-on-markers", action="store_true", help="pause at each marker")
     play.add_argument("--list", action="store_true", help="print the chapters and exit")
     play.set_defaults(func=cmd_play)
+
+    live = sub.add_parser(
+        "live",
+        help="run a scenario live, paced by the presenter's keys, with the verified cast "
+        "as the safety net",
+        description="Keys: any key reveals the next characters, Enter runs the command "
+        "(early Enter types the rest), Tab autopilot for this step, Ctrl-N/Ctrl-P next/previous "
+        "step without running, ! a free shell (Ctrl-D comes back), Ctrl-F play this step from "
+        "the verified cast, Ctrl-C interrupts a running command, Ctrl-Q ends the show.",
+    )
+    live.add_argument("file", type=Path, help="scenario")
+    live.add_argument(
+        "--cast", type=Path, help="the verified cast to fall back on (default casts/NAME.cast)"
+    )
+    live.add_argument(
+        "--no-fallback", action="store_true", help="no safety net: run without a verified cast"
+    )
+    live.add_argument(
+        "--fallback-rest",
+        action="store_true",
+        help="after a fallback, play the rest of the show from the recording",
+    )
+    live.add_argument(
+        "--reveal",
+        default="1-3",
+        metavar="N|LOW-HIGH",
+        help="characters revealed per key (default 1-3)",
+    )
+    live.add_argument(
+        "--auto",
+        action="store_true",
+        help="dress rehearsal: simulated key presses at the typing model's speed, unattended",
+    )
+    live.add_argument("--cps", type=float, help="typing speed for autopilot and --auto")
+    live.add_argument(
+        "--presenter-view",
+        action="store_true",
+        help="open the presenter view in a second terminal (a tmux pane, or a new window)",
+    )
+    live.add_argument("--socket", type=Path, help="the presenter channel's unix socket")
+    live.add_argument(
+        "--keep-cluster",
+        action="store_true",
+        help="leave the scenario's kind cluster running afterwards",
+    )
+    live.set_defaults(func=cmd_live)
+
+    notes = sub.add_parser("notes", help="the presenter view of a running `stagecast live`")
+    notes.add_argument("--socket", type=Path, help="the live session's socket")
+    notes.set_defaults(func=cmd_notes)
     return parser
 
 
@@ -228,6 +278,50 @@ def cmd_play(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    """0: every step passed live; 1: a step failed or fell back; 130: ended with Ctrl-Q."""
+    from live.keys import RevealWidth
+    from live.show import ShowSettings, run_show
+
+    try:
+        reveal = RevealWidth.parse(args.reveal)
+    except ValueError as exc:
+        return _usage(str(exc))
+    if args.cps is not None and not 0 < args.cps <= 1000:
+        return _usage("--cps takes a speed between 0 and 1000 characters/s")
+    if args.no_fallback and (args.cast or args.fallback_rest):
+        return _usage("--no-fallback cannot be combined with --cast or --fallback-rest")
+    (loaded,) = _load_all([args.file])
+    settings = ShowSettings(
+        cast=args.cast,
+        fallback=not args.no_fallback,
+        fallback_rest=args.fallback_rest,
+        reveal=reveal,
+        auto=args.auto,
+        cps=args.cps,
+        presenter_view=args.presenter_view,
+        socket=args.socket,
+        keep_cluster=args.keep_cluster,
+    )
+    outcome = run_show(loaded, settings)
+    result = outcome.result
+    if args.auto:  # a rehearsal: no audience to keep this from
+        line = summary_line(result)
+        if outcome.fallbacks:
+            line += f"; {outcome.fallbacks} step(s) played from the verified cast"
+        print(line, file=sys.stderr)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.passed and not outcome.fallbacks else EXIT_FAILED
+
+
+def cmd_notes(args: argparse.Namespace) -> int:
+    from live.notes import run_notes
+    from live.presenter import default_socket_path
+
+    return run_notes(args.socket or default_socket_path())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,339 @@
+"""`stagecast live` under a real pty: pexpect is the presenter's keyboard and the audience's
+terminal; pyte renders what the audience sees. The safety net is a cast recorded for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pyte
+import pytest
+
+from conftest import ROOT, run_cli
+
+SCENARIO = """\
+title: live demo
+terminal: {cols: 80, rows: 24}
+prompt: 'demo$ '
+typing: {cps: 60, think: 0}
+idle_time_limit: 0.5
+env:
+  MODE: {from_env: DEMO_MODE}
+  NAP: {from_env: DEMO_NAP}
+steps:
+  - say: make a file
+    run: echo hello > made.txt && cat made.txt
+    expect: {contains: hello}
+  - run: test "$MODE" != broken && echo all good
+    expect: {contains: all good}
+  - run: sleep "$NAP"; echo woke up
+    timeout: 60
+    expect: {contains: woke up}
+  - pause: explain the end
+    run: echo the end
+teardown:
+  - run: rm -f made.txt
+"""
+COMMAND_1 = "echo hello > made.txt && cat made.txt"
+CTRL = {"N": "\x0e", "P": "\x10", "F": "\x06", "Q": "\x11", "D": "\x04", "C": "\x03"}
+
+
+@pytest.fixture(scope="module")
+def show(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The scenario and its verified cast, recorded for real (all steps passing)."""
+    folder = tmp_path_factory.mktemp("live")
+    (folder / "demo.yaml").write_text(SCENARIO)
+    done = run_cli(
+        "record", str(folder / "demo.yaml"), "-o", str(folder / "demo.cast"), "-q",
+        env={"DEMO_MODE": "ok", "DEMO_NAP": "0"},
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    return folder
+
+
+class Stage:
+    """`stagecast live` in a pty: keys in, the audience's screen out."""
+
+    def __init__(self, folder: Path, *args: str, mode: str = "ok", nap: str = "0") -> None:
+        self.folder = folder
+        self.socket = folder / f"sock-{time.monotonic_ns()}" / "live.sock"
+        env = {**os.environ, "DEMO_MODE": mode, "DEMO_NAP": nap, "NO_COLOR": "1"}
+        argv = ["-m", "stagecast", "live", "--cast", str(folder / "demo.cast")]
+        argv += ["--socket", str(self.socket), *args, str(folder / "demo.yaml")]
+        self.child = pexpect.spawn(
+            sys.executable, argv, cwd=str(ROOT), env=env, dimensions=(24, 80), timeout=30
+        )
+        self.child.delaybeforesend = None
+        self.raw = b""
+        self.screen = pyte.Screen(80, 24)
+        self.stream = pyte.ByteStream(self.screen)
+
+    def pump(self, seconds: float = 0.2) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                data = self.child.read_nonblocking(65536, timeout=0.05)
+            except pexpect.TIMEOUT:
+                continue
+            except pexpect.EOF:
+                return
+            self.raw += data
+            self.stream.feed(data)
+
+    def text(self) -> str:
+        return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def wait_screen(self, wanted: str, timeout: float = 20) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.pump(0.1)
+            if wanted in self.text():
+                return self.text()
+        raise AssertionError(f"{wanted!r} never appeared; screen:\n{self.text()}")
+
+    def keys(self, text: str, gap: float = 0.02) -> None:
+        for key in text:
+            self.child.send(key)
+            self.pump(gap)
+
+    def finish(self, timeout: float = 30) -> int:
+        end = time.monotonic() + timeout
+        while self.child.isalive() and time.monotonic() < end:
+            self.pump(0.1)
+        self.pump(0.1)
+        self.child.close()
+        assert self.child.exitstatus is not None, f"still running; screen:\n{self.text()}"
+        return self.child.exitstatus
+
+    def line_with(self, text: str) -> str:
+        return next(line for line in self.text().splitlines() if text in line)
+
+
+@pytest.fixture
+def stage(show: Path) -> Iterator[list[Stage]]:
+    stages: list[Stage] = []
+    yield stages
+    for one in stages:
+        if one.child.isalive():
+            one.child.terminate(force=True)
+
+
+def start(stages: list[Stage], folder: Path, *args: str, **kwargs: str) -> Stage:
+    one = Stage(folder, *args, **kwargs)
+    stages.append(one)
+    one.wait_screen("demo$")
+    return one
+
+
+def test_each_key_reveals_exactly_the_scripted_characters(show: Path, stage: list[Stage]) -> None:
+    live = start(stage, show, "--reveal", "1")
+    live.keys("zzzzz")  # whatever the presenter presses, the script is what appears
+    live.pump(0.3)
+    assert live.line_with("demo$").endswith("demo$ # mak")
+    live.keys("qq")
+    live.pump(0.3)
+    assert live.line_with("demo$").endswith("demo$ # make")
+    assert live.screen.cursor.x == len("demo$ # make ")  # the space was revealed too
+    live.keys("\x7f\x7f")  # backspace hides the last characters again
+    live.pump(0.3)
+    assert live.line_with("demo$").endswith("demo$ # mak")
+    live.keys("\r")  # early Enter types the rest of the narration, then runs it
+    live.wait_screen("demo$ # make a file")
+    live.keys("x" * 4)
+    live.pump(0.3)
+    assert live.text().splitlines()[1] == "demo$ echo"
+    live.keys(CTRL["Q"])
+    assert live.finish() == 130
+
+
+def test_enter_runs_the_revealed_command_for_real(show: Path, stage: list[Stage]) -> None:
+    made = show / "made.txt"
+    made.unlink(missing_ok=True)
+    live = start(stage, show, "--reveal", "3")
+    live.keys("\r")  # narration
+    live.wait_screen("# make a file")
+    presses = -(-len(COMMAND_1) // 3)
+    live.keys("k" * presses)
+    live.pump(0.3)
+    assert live.text().splitlines()[1] == f"demo$ {COMMAND_1}"
+    assert not made.exists()  # revealed, not run
+    live.keys("\r")
+    live.wait_screen("hello\ndemo$")
+    assert made.read_text() == "hello\n"
+    live.keys(CTRL["Q"])
+    assert live.finish() == 130
+    assert not made.exists()  # Ctrl-Q ends the show, and teardown still runs
+
+
+def test_a_failing_step_falls_back_to_the_recording(show: Path, stage: list[Stage]) -> None:
+    live = start(stage, show, mode="broken")
+    live.keys("\t")  # autopilot: step 1 types itself and runs
+    live.wait_screen("hello\ndemo$")
+    live.keys("\t")  # step 2 fails live: `test` prints nothing and exits 1
+    screen = live.wait_screen("\nall good\ndemo$")
+    lines = screen.splitlines()
+    failed_live = lines.index('demo$ test "$MODE" != broken && echo all good')
+    # The recorded run, typed again from the verified cast, with its output.
+    assert lines[failed_live + 1] == 'demo$ test "$MODE" != broken && echo all good'
+    assert lines[failed_live + 2] == "all good"
+    live.keys("\t")  # the show goes on, live
+    live.wait_screen("\nwoke up\ndemo$")
+    live.keys(" \t")  # the pause, then the last step
+    live.wait_screen("the end")
+    assert live.finish() == 1  # a step fell back: the show went on, the run did not pass
+
+
+def test_the_fallback_key_stops_a_running_command(show: Path, stage: list[Stage]) -> None:
+    live = start(stage, show, nap="60")
+    live.keys("\t")
+    live.wait_screen("hello\ndemo$")
+    live.keys("\t")
+    live.wait_screen("\nall good\ndemo$")
+    live.keys("\t")  # `sleep 60` runs...
+    live.pump(1.0)
+    assert "woke up" not in live.text().splitlines()
+    started = time.monotonic()
+    live.keys(CTRL["F"])  # ...the presenter falls back: Ctrl-C, then the recorded run
+    live.wait_screen("\nwoke up\ndemo$", timeout=15)
+    assert time.monotonic() - started < 15
+    assert "^C" in live.text()
+    live.keys(" \t")
+    live.wait_screen("the end")
+    assert live.finish() == 1
+
+
+def test_fallback_rest_plays_the_remaining_steps_from_the_recording(
+    show: Path, stage: list[Stage]
+) -> None:
+    live = start(stage, show, "--fallback-rest", mode="broken")
+    live.keys("\t")
+    live.wait_screen("hello\ndemo$")
+    live.keys("\t")
+    live.wait_screen("\nall good\ndemo$")
+    live.keys(" ")  # each recorded step waits for the presenter's key
+    live.wait_screen("\nwoke up\ndemo$")
+    live.keys(" ")
+    live.wait_screen("the end")
+    assert live.finish() == 1
+
+
+def test_the_free_shell_and_back_to_the_script(show: Path, stage: list[Stage]) -> None:
+    live = start(stage, show, "--reveal", "1")
+    live.keys("ab")  # "# " revealed, then dropped when the free shell opens
+    live.keys("!")
+    live.keys("echo free-$((6*7))\r")
+    live.wait_screen("free-42")
+    live.keys(CTRL["D"])  # back to the script; the shell did not exit
+    live.pump(0.3)
+    live.keys("\r")
+    live.wait_screen("# make a file")
+    live.keys("\t")
+    live.wait_screen("hello\ndemo$")
+    lines = live.text().splitlines()
+    assert lines.count("free-42") == 1
+    assert "demo$ # make a file" in lines
+    live.keys(CTRL["Q"])
+    assert live.finish() == 130
+
+
+def test_next_and_previous_step_without_running(show: Path, stage: list[Stage]) -> None:
+    made = show / "made.txt"
+    made.unlink(missing_ok=True)
+    live = start(stage, show, "--reveal", "2")
+    live.keys("xx")
+    live.keys(CTRL["N"])  # skip step 1: its revealed narration is cleared, nothing runs
+    live.keys("xxxx")
+    live.pump(0.3)
+    assert live.line_with("demo$").endswith('demo$ test "$M')
+    live.keys(CTRL["P"])  # back to step 1
+    live.keys("\r")
+    live.wait_screen("# make a file")
+    live.keys("\t")
+    live.wait_screen("hello\ndemo$")
+    assert made.exists()
+    live.keys(CTRL["Q"])
+    assert live.finish() == 130
+
+
+def _events(path: Path, timeout: float = 20) -> Iterator[dict]:
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < end, "the presenter socket never appeared"
+        time.sleep(0.05)
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(str(path))
+        client.settimeout(timeout)
+        for line in client.makefile("r"):
+            yield json.loads(line)
+
+
+def test_the_presenter_view_receives_the_events(show: Path, stage: list[Stage]) -> None:
+    live = Stage(show, "--reveal", "1", mode="broken")
+    stage.append(live)
+    live.pump(0.5)
+    seen: list[dict] = []
+    events = _events(live.socket)
+    hello = next(events)
+    assert hello["event"] == "hello"
+    labels = [s["label"] for s in hello["steps"]]
+    assert labels[:2] == ["make a file", 'test "$MODE" != broken && echo all good']
+    assert hello["steps"][3]["pause"] == "explain the end"
+    assert all(s["planned"] is not None for s in hello["steps"])
+    live.keys("\t")
+    live.wait_screen("hello\ndemo$")
+    live.keys("\t")
+    live.wait_screen("\nall good\ndemo$")
+    live.keys("\t")
+    live.wait_screen("\nwoke up\ndemo$")
+    live.keys(" \t")
+    live.wait_screen("the end")
+    live.pump(0.5)
+    for event in events:
+        seen.append(event)
+        if event["event"] == "finished":
+            break
+    assert live.finish() == 1
+    kinds = [e["event"] for e in seen]
+    assert kinds.count("step") >= 4
+    checks = {e["index"]: e for e in seen if e["event"] == "check"}
+    assert checks[0]["status"] == "passed"
+    assert checks[1]["status"] == "failed"
+    assert "expected exit code 0, got 1" in " ".join(checks[1]["failures"])
+    fallback = next(e for e in seen if e["event"] == "fallback")
+    assert fallback["index"] == 1
+    assert {"typing", "running", "paused"} <= {e["state"] for e in seen if e["event"] == "state"}
+    assert seen[-1] == {**seen[-1], "event": "finished", "passed": False, "fallbacks": 1}
+
+
+def test_auto_is_an_unattended_dress_rehearsal(show: Path) -> None:
+    done = run_cli(
+        "live", "--auto", "--cps", "100", "--cast", str(show / "demo.cast"),
+        "--socket", str(show / "auto-sock" / "live.sock"), str(show / "demo.yaml"),
+        env={"DEMO_MODE": "ok", "DEMO_NAP": "0"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "woke up" in done.stdout and "the end" in done.stdout
+    assert "PASS" in done.stderr
+
+
+def test_live_refuses_to_start_without_a_verified_cast(show: Path) -> None:
+    done = run_cli(
+        "live", "--auto", "--cast", str(show / "missing.cast"), str(show / "demo.yaml"),
+        env={"DEMO_MODE": "ok", "DEMO_NAP": "0"},
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "missing.cast" in done.stderr and "stagecast record" in done.stderr
+    assert done.stdout == ""
+
+
+def test_live_without_a_terminal_needs_auto(show: Path) -> None:
+    done = run_cli("live", "--cast", str(show / "demo.cast"), str(show / "demo.yaml"))
+    assert done.returncode == 2
+    assert "--auto" in done.stderr and len(done.stderr.strip().splitlines()) == 1
