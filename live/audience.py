@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Callable
 
-from recorder.output_cleaner import ANSI, Redactor
+from recorder.output_cleaner import Redactor
 
 HOLD_LIMIT = 512  # an "escape sequence" longer than this is not one: let it through
 
@@ -84,11 +84,15 @@ def _incomplete_tail(text: str, secrets: tuple[str, ...]) -> int:
     return hold
 
 
-_OSC_OR_CSI_START = re.compile(r"\x1b(?:\][^\x07]*|\[[0-?]*[ -/]*)?\Z")
+CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
 def _complete_escape(tail: str) -> bool:
-    """Does `tail` (starting at ESC) begin with a whole escape sequence?"""
-    if ANSI.match(tail):
-        return True
-    return _OSC_OR_CSI_START.match(tail) is None and len(tail) > 1
+    """Does `tail` (starting at ESC) hold a whole escape sequence?"""
+    if tail.startswith("\x1b]"):  # OSC: until BEL or ST
+        return "\x07" in tail or "\x1b\\" in tail[1:]
+    if tail.startswith("\x1b["):
+        return CSI.match(tail) is not None
+    if tail.startswith(("\x1b(", "\x1b)")):  # charset selection takes one more character
+        return len(tail) >= 3
+    return len(tail) >= 2

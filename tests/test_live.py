@@ -182,6 +182,9 @@ def test_a_failing_step_falls_back_to_the_recording(show: Path, stage: list[Stag
     # The recorded run, typed again from the verified cast, with its output.
     assert lines[failed_live + 1] == 'demo$ test "$MODE" != broken && echo all good'
     assert lines[failed_live + 2] == "all good"
+    # Nothing meant for the presenter reached the audience: no prompt marks, no notes.
+    assert b"\x1b]133" not in live.raw
+    assert b"fall" not in live.raw.lower() and b"check" not in live.raw.lower()
     live.keys("\t")  # the show goes on, live
     live.wait_screen("\nwoke up\ndemo$")
     live.keys(" \t")  # the pause, then the last step
@@ -337,3 +340,36 @@ def test_live_without_a_terminal_needs_auto(show: Path) -> None:
     done = run_cli("live", "--cast", str(show / "demo.cast"), str(show / "demo.yaml"))
     assert done.returncode == 2
     assert "--auto" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+TIMEOUT_SCENARIO = """\
+title: timeout demo
+terminal: {cols: 80, rows: 24}
+prompt: 'demo$ '
+typing: {cps: 60, think: 0}
+env:
+  NAP: {from_env: DEMO_NAP}
+steps:
+  - run: sleep "$NAP"; echo rested
+    timeout: 2
+    expect: {contains: rested}
+  - run: echo after
+"""
+
+
+def test_a_step_that_times_out_falls_back(tmp_path: Path, stage: list[Stage]) -> None:
+    (tmp_path / "demo.yaml").write_text(TIMEOUT_SCENARIO)
+    done = run_cli(
+        "record", str(tmp_path / "demo.yaml"), "-o", str(tmp_path / "demo.cast"), "-q",
+        env={"DEMO_NAP": "0"},
+    )
+    assert done.returncode == 0, done.stderr
+    live = start(stage, tmp_path, nap="30")
+    live.keys("\t")
+    started = time.monotonic()
+    live.wait_screen("\nrested\ndemo$", timeout=15)  # Ctrl-C after 2 s, then the recording
+    assert 1.5 < time.monotonic() - started < 15
+    assert "^C" in live.text()
+    live.keys("\t")
+    live.wait_screen("\nafter\ndemo$")
+    assert live.finish() == 1
