@@ -10,6 +10,7 @@ can be tested without a terminal; run_notes does the socket and the screen.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import threading
@@ -478,7 +479,25 @@ def _follow_live(sock: socket.socket, console: Console) -> int:
             live.refresh()
             if state.finished:
                 break
+    # A tmux pane closes with its program: keep the final view until the presenter is done.
+    console.print("[dim]press any key to close[/dim]")
+    _wait_for_a_key()
     return 0
+
+
+def _wait_for_a_key() -> None:
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    if not os.isatty(fd):
+        return
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        os.read(fd, 16)
+    finally:
+        termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
 
 
 def run_notes(path: Path, console: Console | None = None) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from asciinema.asciicast import open_from_url
 
-from conftest import ROOT, final_screen
+from conftest import ROOT, final_screen, run_cli
 from host_state import HostState, require_lab, scenario_variant
 from recorder.loader import load_scenario
 from recorder.record import record
@@ -107,3 +107,16 @@ def test_non_root_gets_one_clear_line_and_exit_2(lab) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert f"{SCENARIO}:" in lines[0] and "needs root" in lines[0]
+
+
+def test_live_dress_rehearsal_on_the_real_lab(lab, tmp_path: Path) -> None:
+    """`live --auto` runs the lab for real, with the committed verified cast as its net."""
+    before = HostState.take()
+    done = run_cli(
+        "live", "--auto", "--cps", "80", "--socket", str(tmp_path / "sock" / "live.sock"),
+        str(SCENARIO), timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3 received, 0% packet loss" in done.stdout
+    assert "\x1b]133" not in done.stdout
+    assert before.leftovers_now() == {}

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -373,3 +376,76 @@ def test_a_step_that_times_out_falls_back(tmp_path: Path, stage: list[Stage]) ->
     live.keys("\t")
     live.wait_screen("\nafter\ndemo$")
     assert live.finish() == 1
+
+
+def test_stagecast_notes_follows_the_show(show: Path, stage: list[Stage]) -> None:
+    live = Stage(show, mode="broken")
+    stage.append(live)
+    live.wait_screen("demo$")
+    notes = subprocess.Popen(
+        [sys.executable, "-m", "stagecast", "notes", "--socket", str(live.socket)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        live.pump(1.0)
+        live.keys("\t")
+        live.wait_screen("hello\ndemo$")
+        live.keys("\t")
+        live.wait_screen("\nall good\ndemo$")
+        live.keys("\t")
+        live.wait_screen("\nwoke up\ndemo$")
+        live.keys(" \t")
+        live.wait_screen("the end")
+        assert live.finish() == 1
+        out, err = notes.communicate(timeout=30)
+    finally:
+        notes.kill()
+    assert notes.returncode == 0, err
+    assert "live demo" in out and "make a file" in out
+    assert "all good" in out  # the failed step, named in the view...
+    assert "fall" in out.lower()  # ...with its fallback
+    assert "finished" in out.lower()
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (apt-get install tmux)")
+def test_presenter_view_opens_in_a_tmux_pane(show: Path, tmp_path: Path) -> None:
+    server = f"stagecast-live-{os.getpid()}"
+    sock = tmp_path / "sock" / "live.sock"
+    done = tmp_path / "exit"
+    command = (
+        f"{shlex.quote(sys.executable)} -m stagecast live --auto --cps 30 --presenter-view"
+        f" --socket {sock} --cast {show / 'demo.cast'} {show / 'demo.yaml'};"
+        f" echo $? > {done}; sleep 60"
+    )
+    tmux = ["tmux", "-L", server]
+    subprocess.run(
+        [*tmux, "-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "40", "-c", str(ROOT),
+         "-e", "DEMO_MODE=ok", "-e", "DEMO_NAP=0", command],
+        check=True,
+    )
+    try:
+        end = time.monotonic() + 60
+        panes: list[str] = []
+        notes_screen = ""
+        while time.monotonic() < end and not done.exists():
+            listing = subprocess.run(
+                [*tmux, "list-panes", "-a", "-F", "#{pane_id} #{pane_start_command}"],
+                capture_output=True, text=True,
+            ).stdout
+            panes = [line.split()[0] for line in listing.splitlines() if " notes " in line]
+            if panes:
+                notes_screen = subprocess.run(
+                    [*tmux, "capture-pane", "-p", "-t", panes[0]], capture_output=True, text=True
+                ).stdout or notes_screen
+            time.sleep(0.2)
+        assert done.exists() and done.read_text().strip() == "0"
+        assert panes, "no pane runs `stagecast notes`"
+        time.sleep(0.5)
+        notes_screen = subprocess.run(
+            [*tmux, "capture-pane", "-p", "-t", panes[0]], capture_output=True, text=True
+        ).stdout
+        assert "live demo" in notes_screen
+        assert "press any key to close" in notes_screen  # the final view stays up
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
