@@ -489,7 +489,10 @@ def _wait_for_a_key() -> None:
     import termios
     import tty
 
-    fd = sys.stdin.fileno()
+    try:
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError):  # no real stdin (io.UnsupportedOperation is a ValueError)
+        return
     if not os.isatty(fd):
         return
     saved = termios.tcgetattr(fd)

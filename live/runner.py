@@ -97,7 +97,7 @@ class LiveRunner(Runner):
         # Position of each visible step among the cast's markers.
         self._ordinal: dict[int, int] = {}
         for i, step in enumerate(self.scenario.steps):
-            if not step.hidden and not (step.wait_for is not None and not step.run):
+            if step.in_cast:
                 self._ordinal[i] = len(self._ordinal)
 
     # -- presenter channel ---------------------------------------------------------------

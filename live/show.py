@@ -3,9 +3,12 @@ presenter's keyboard in raw mode, the runner, and everything put back afterwards
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +52,7 @@ def visible_labels(loaded: LoadedScenario, redactor: Redactor) -> list[str]:
     return [
         redactor.clean_text(step.label())
         for step in loaded.scenario.steps
-        if not step.hidden and not (step.wait_for is not None and not step.run)
+        if step.in_cast
     ]
 
 
@@ -101,10 +104,13 @@ def run_show(loaded: LoadedScenario, settings: ShowSettings) -> ShowOutcome:
             if settings.auto
             else None
         )
-        with presenter_terminal() as key_fd:
+        # --auto reads no keys: Ctrl-C keeps its usual meaning (stop, then teardown).
+        keyboard = contextlib.nullcontext(None) if settings.auto else presenter_terminal()
+        made: list[LiveRunner] = []
+        with keyboard as key_fd, _following_resizes(lambda: made[0] if made else None):
             options = LiveOptions(
                 audience=write_fd(sys.stdout.fileno()),
-                key_fd=None if settings.auto else key_fd,
+                key_fd=key_fd,
                 auto=auto,
                 reveal=settings.reveal,
                 safety_net=net,
@@ -115,6 +121,7 @@ def run_show(loaded: LoadedScenario, settings: ShowSettings) -> ShowOutcome:
             runner = LiveRunner(
                 loaded, options, cps=settings.cps, keep_cluster=settings.keep_cluster
             )
+            made.append(runner)
             result = runner.run()
         return ShowOutcome(result, runner.fallbacks, where)
     finally:
@@ -127,3 +134,24 @@ def _audience_size() -> tuple[int, int] | None:
     except OSError:
         return None  # not a terminal: the scenario's size
     return size.lines, size.columns
+
+
+@contextlib.contextmanager
+def _following_resizes(runner: Callable[[], LiveRunner | None]) -> Iterator[None]:
+    """When the audience terminal is resized, so is the shell's (programs redraw to fit)."""
+
+    def on_resize(signum: int, frame: object) -> None:
+        current = runner()
+        size = _audience_size()
+        if current is not None and current.session is not None and size is not None:
+            current.session.resize(*size)
+
+    try:
+        previous = signal.signal(signal.SIGWINCH, on_resize)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGWINCH, previous)

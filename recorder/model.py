@@ -187,6 +187,11 @@ class Step(Strict):
                     )
         return self
 
+    @property
+    def in_cast(self) -> bool:
+        """Shown to the audience (in `steps`): not hidden, and not an API wait on its own."""
+        return not self.hidden and not (self.wait_for is not None and not self.run)
+
     def label(self) -> str:
         """The chapter label used for this step's marker."""
         if self.marker:

@@ -204,7 +204,7 @@ class Runner:
 
     def _blank_result(self, phase: str, index: int, step: Step) -> StepResult:
         # API waits are invisible: the audience never sees them (their time is cut too).
-        hidden = step.hidden or phase != "steps" or (step.wait_for is not None and not step.run)
+        hidden = phase != "steps" or not step.in_cast
         return StepResult(
             phase=phase,
             index=index,

@@ -449,3 +449,17 @@ def test_presenter_view_opens_in_a_tmux_pane(show: Path, tmp_path: Path) -> None
         assert "press any key to close" in notes_screen  # the final view stays up
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def test_the_shell_follows_the_audience_terminal_size(show: Path, stage: list[Stage]) -> None:
+    live = start(stage, show)
+    live.keys("!")
+    live.keys("stty size\r")
+    live.wait_screen("\n24 80\n")
+    live.child.setwinsize(30, 100)  # the projector's terminal was resized
+    live.screen.resize(30, 100)
+    live.pump(0.3)
+    live.keys("stty size\r")
+    live.wait_screen("\n30 100\n")
+    live.keys(CTRL["D"] + CTRL["Q"])
+    assert live.finish() == 130
