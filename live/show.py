@@ -18,6 +18,7 @@ from recorder.output_cleaner import Redactor
 from recorder.preflight import resolve_env
 from recorder.record import default_cast_path
 from recorder.results import ScenarioResult
+from recorder.signals import handling
 from recorder.typing_model import TypingModel
 
 from .audience import write_fd
@@ -146,12 +147,5 @@ def _following_resizes(runner: Callable[[], LiveRunner | None]) -> Iterator[None
         if current is not None and current.session is not None and size is not None:
             current.session.resize(*size)
 
-    try:
-        previous = signal.signal(signal.SIGWINCH, on_resize)
-    except ValueError:  # not the main thread
+    with handling({signal.SIGWINCH: on_resize}):
         yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGWINCH, previous)

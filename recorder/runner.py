@@ -34,6 +34,7 @@ from .progress import NullReporter, Reporter
 from .results import ScenarioResult, StepResult
 from .screen import AudienceScreen
 from .session import ShellSession
+from .signals import handling
 from .typing_model import TypingModel
 from .variables import substitute, substitute_expect
 
@@ -646,30 +647,12 @@ def _signals_as_interrupts() -> Iterator[None]:
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    except KeyboardInterrupt:
-        raise _Interrupted() from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with handling({signal.SIGTERM: on_term}):
+        try:
+            yield
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
 
 
-@contextlib.contextmanager
-def _ignore_interrupts() -> Iterator[None]:
-    try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        previous_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        signal.signal(signal.SIGTERM, previous_term)
+def _ignore_interrupts() -> contextlib.AbstractContextManager[None]:
+    return handling({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN})

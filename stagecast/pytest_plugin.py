@@ -1,0 +1,1 @@
+"""pytest plugin: `pytest scenarios/` runs each scenario file as a test (filled in below)."""
