@@ -16,6 +16,7 @@ from pathlib import Path
 
 import kubernetes.client  # noqa: F401  (imported once here, not inside a timed wait)
 import pytest
+
 from kube_standin import (
     KubeStandin,
     crd,
@@ -26,7 +27,6 @@ from kube_standin import (
     node,
     pod,
 )
-
 from recorder.kube import MISSING, KubeGateway, lookup
 from recorder.kube_model import KubeCheck, WaitFor
 from recorder.loader import load_scenario
