@@ -61,6 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     reh = sub.add_parser("rehearse", help="run scenarios fast and check every step")
     reh.add_argument("files", nargs="+", type=Path)
     reh.add_argument("--junit", type=Path, help="write JUnit XML here")
+    reh.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="compare each rehearsal with DIR/NAME.cast (the scenario's masks, timing ignored); "
+        "a changed, added or removed step fails the run",
+    )
+    reh.add_argument(
+        "--repeat",
+        type=int,
+        metavar="N",
+        help="run each scenario N times: per-step p50/p95 and pass rate, total against budget",
+    )
     _output_flags(reh)
     reh.set_defaults(func=cmd_rehearse)
 
@@ -73,6 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chk.add_argument("--json", action="store_true", help="print results as JSON on stdout")
     chk.set_defaults(func=cmd_check)
+
+    dif = sub.add_parser("diff", help="compare two casts step by step, as the audience saw them")
+    dif.add_argument("old", type=Path, help="asciicast v1/v2 file")
+    dif.add_argument("new", type=Path, help="asciicast v1/v2 file")
+    dif.add_argument(
+        "--scenario", type=Path, help="mask with this scenario's masks (default: every built-in)"
+    )
+    dif.add_argument(
+        "--timing-threshold",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="report a step whose duration changed by more than this (default 2; never fails)",
+    )
+    dif.add_argument("--json", action="store_true", help="print the diff as JSON on stdout")
+    dif.set_defaults(func=cmd_diff)
 
     play = sub.add_parser(
         "play",
@@ -135,6 +164,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave the scenario's kind cluster running afterwards",
     )
     live.set_defaults(func=cmd_live)
+
+    up = sub.add_parser("upload", help="upload a verified cast to an asciinema server")
+    up.add_argument("cast", type=Path, help="asciicast file")
+    up.add_argument(
+        "--server",
+        metavar="URL",
+        help="asciinema server (default: asciinema's config, https://asciinema.org)",
+    )
+    up.add_argument(
+        "--force", action="store_true", help="upload an unverified cast (the leak scan still runs)"
+    )
+    up.set_defaults(func=cmd_upload)
+
+    web = sub.add_parser("site", help="build a static site of casts that opens from file://")
+    web.add_argument("casts_dir", type=Path, metavar="CASTS_DIR")
+    web.add_argument("-o", "--output", type=Path, default=Path("site"), metavar="OUT_DIR")
+    web.set_defaults(func=cmd_site)
 
     notes = sub.add_parser("notes", help="the presenter view of a running `stagecast live`")
     notes.add_argument("--socket", type=Path, help="the live session's socket")
@@ -227,17 +273,94 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
+    """0 all passed (and matched --baseline), 1 a check failed or a step differs from the
+    baseline (with --repeat: any run failed; the budget is only reported), 2 bad input,
+    130 interrupted."""
+    from recorder.cast_diff import print_diff
+    from recorder.rehearse import BaselineCheck, load_baseline, rehearsal_json, rehearse_once
+
+    if args.repeat is not None and args.repeat < 1:
+        return _usage("--repeat takes a number of runs, 1 or more")
+    if args.baseline is not None and not args.baseline.is_dir():
+        return _usage(f"--baseline {args.baseline}: not a directory")
     loaded = _load_all(args.files)
+    # Every baseline is read before anything runs: an unreadable one is bad input (exit 2).
+    baselines = [load_baseline(item, args.baseline) if args.baseline else None for item in loaded]
+    if args.repeat is not None:
+        from recorder.rehearsal_stats import RepeatStats, print_stats, repeat_json
+        from recorder.rehearse import rehearse_series
+
+        def say(text: str) -> None:
+            if not (args.quiet or args.json):
+                print(f"stagecast: {text}", file=sys.stderr, flush=True)
+
+        def run_reporter(item: LoadedScenario, run: int) -> NullReporter | RichReporter:
+            say(f"{item.path}: run {run}/{args.repeat}")
+            return _reporter(args)
+
+        series: list[RepeatStats] = []
+        try:
+            for stats in rehearse_series(
+                loaded,
+                args.repeat,
+                run_reporter,
+                keep_cluster=args.keep_cluster,
+                baselines=baselines,
+                announce=say,
+            ):
+                series.append(stats)
+        finally:
+            if args.junit and series:
+                write_junit([r for stats in series for r in stats.results], args.junit)
+        interrupted = len(series) < len(loaded) or any(stats.interrupted for stats in series)
+        if args.json:
+            print(repeat_json(series, interrupted))
+        else:
+            console = make_console(stderr=False)
+            for stats in series:
+                if args.quiet:
+                    style = "green" if stats.passed else "red"
+                    console.print(stats.summary(), style=style, soft_wrap=True, markup=False)
+                else:
+                    print_stats(stats, console)
+        if interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_OK if all(stats.passed for stats in series) else EXIT_FAILED
     results: list[ScenarioResult] = []
+    checks: list[BaselineCheck | None] = []
     try:
-        for item in loaded:
-            results.append(rehearse(item, _reporter(args), keep_cluster=args.keep_cluster))
+        for item, baseline in zip(loaded, baselines, strict=True):
+            if baseline is None:
+                results.append(rehearse(item, _reporter(args), keep_cluster=args.keep_cluster))
+                checks.append(None)
+            else:
+                done = rehearse_once(
+                    item, _reporter(args), keep_cluster=args.keep_cluster, baseline=baseline
+                )
+                results.append(done.result)
+                checks.append(done.baseline)
             if results[-1].interrupted:
                 break
     finally:
         if args.junit and results:
             write_junit(results, args.junit)
-    return _finish(args, results)
+    if args.baseline is None:
+        return _finish(args, results)
+    if args.json:
+        print(rehearsal_json(results, checks))
+        if any(r.interrupted for r in results):
+            return EXIT_INTERRUPTED
+        return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
+    code = _finish(args, results)
+    if not args.quiet:
+        console = make_console(stderr=False)
+        for check in checks:
+            if check is None:
+                continue
+            console.print(f"  {check.note()}", soft_wrap=True, markup=False)
+            if check.diff is not None and check.diff.semantic:
+                print_diff(check.diff, console, changes_only=True)
+    return code
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -254,6 +377,32 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print_report(result, make_console(stderr=False))
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """0 the casts show the same steps (identical, or different only in masked values; timing
+    never counts), 1 a step changed, was added or removed, 2 bad input."""
+    from player.play import PlayError, load_cast
+    from recorder.cast_diff import builtin_masks, diff_casts, diff_json, print_diff
+    from recorder.masks import compile_masks
+
+    if not args.timing_threshold >= 0:
+        return _usage("--timing-threshold takes a number of seconds, 0 or more")
+    masks = builtin_masks()
+    if args.scenario is not None:
+        (loaded,) = _load_all([args.scenario])
+        masks = compile_masks(list(loaded.scenario.masks))
+    try:
+        old, new = load_cast(args.old), load_cast(args.new)
+    except PlayError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    diff = diff_casts(old, new, masks, args.timing_threshold)
+    if args.json:
+        print(diff_json(diff))
+    else:
+        print_diff(diff, make_console(stderr=False))
+    return EXIT_FAILED if diff.semantic else EXIT_OK
 
 
 def cmd_play(args: argparse.Namespace) -> int:
@@ -315,6 +464,18 @@ def cmd_live(args: argparse.Namespace) -> int:
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.passed and not outcome.fallbacks else EXIT_FAILED
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from publish.upload import cmd_upload as run
+
+    return run(args)
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from publish.site import cmd_site as run
+
+    return run(args)
 
 
 def cmd_notes(args: argparse.Namespace) -> int:

@@ -1,0 +1,348 @@
+"""Cast diff: steps aligned by marker, rendered, masked and classified; `stagecast diff`;
+`stagecast rehearse --baseline` against a cast recorded from the same scenario."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli, scenario_text
+from player.play import load_cast
+from recorder.cast_diff import (
+    START,
+    CastReadError,
+    builtin_masks,
+    diff_casts,
+    read_timeline,
+    render,
+    segments,
+    timeline_of,
+)
+from recorder.loader import load_scenario
+from recorder.masks import compile_masks
+from recorder.record import record
+from recorder.rehearse import load_baseline, rehearse, rehearse_once
+
+PROMPT = "demo$ "
+
+
+def write_cast(path: Path, steps: list[tuple[str, float, str]], cols: int = 40) -> Path:
+    """A v2 cast by hand: a prompt, then for each (label, duration, output) a marker, the
+    command's echo and output, and the next prompt."""
+    header = {"version": 2, "width": cols, "height": 5, "timestamp": 0}
+    events: list[list] = [[0.0, "o", PROMPT]]
+    t = 0.5
+    for label, duration, output in steps:
+        events.append([t, "m", label])
+        events.append([t + 0.1, "o", f"{label}\r\n"])
+        if output:
+            events.append([t + 0.2, "o", output.replace("\n", "\r\n") + "\r\n"])
+        events.append([t + duration, "o", PROMPT])
+        t += duration
+    lines = [json.dumps(header)] + [json.dumps(e) for e in events]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+BASE = [
+    ("kubectl get pods", 1.0, "web-7d4b9c6f5d-x2k9p   Running   10.244.1.7"),
+    ("echo hello", 1.0, "hello"),
+    ("echo bye", 1.0, "bye"),
+]
+
+
+def statuses(diff) -> list[tuple[str, str]]:
+    return [(s.status, s.label) for s in diff.steps]
+
+
+def test_identical_casts_are_the_same_step_by_step(tmp_path: Path) -> None:
+    old = write_cast(tmp_path / "old.cast", BASE)
+    new = write_cast(tmp_path / "new.cast", BASE)
+    diff = diff_casts(load_cast(old), load_cast(new))
+    assert statuses(diff) == [("same", START)] + [("same", label) for label, _, _ in BASE]
+    assert not diff.semantic
+    assert diff.counts()["same"] == 4
+
+
+def test_a_pod_suffix_and_an_ip_that_differ_are_cosmetic(tmp_path: Path) -> None:
+    old = write_cast(tmp_path / "old.cast", BASE)
+    drifted = [("kubectl get pods", 1.0, "web-7d4b9c6f5d-q8zzm   Running   10.244.2.19"), *BASE[1:]]
+    new = write_cast(tmp_path / "new.cast", drifted)
+    diff = diff_casts(load_cast(old), load_cast(new))
+    assert diff.steps[1].status == "cosmetic"
+    assert diff.steps[1].diff == ""
+    assert not diff.semantic
+    # Without masks the same difference is a change.
+    assert diff_casts(load_cast(old), load_cast(new), masks=[]).steps[1].status == "changed"
+
+
+def test_a_changed_output_comes_with_a_unified_diff_of_the_masked_text(tmp_path: Path) -> None:
+    old = write_cast(tmp_path / "old.cast", BASE)
+    changed = [
+        ("kubectl get pods", 1.0, "web-7d4b9c6f5d-q8zzm   CrashLoopBackOff   10.244.2.19"),
+        *BASE[1:],
+    ]
+    new = write_cast(tmp_path / "new.cast", changed)
+    diff = diff_casts(load_cast(old), load_cast(new))
+    step = diff.steps[1]
+    assert step.status == "changed" and diff.semantic
+    assert step.diff.splitlines()[:2] == ["--- old: kubectl get pods", "+++ new: kubectl get pods"]
+    # old -> new, volatile values masked on both sides
+    assert "-web-<pod-suffix>   Running   <ip>" in step.diff
+    assert "+web-<pod-suffix>   CrashLoopBackOff   <ip>" in step.diff  # wrapped at 40: joined
+    assert " kubectl get pods" in step.diff  # context line: the command's echo
+
+
+def test_added_removed_and_renamed_steps_line_up(tmp_path: Path) -> None:
+    old = write_cast(tmp_path / "old.cast", BASE)
+    new_steps = [
+        BASE[0],
+        ("echo hello world", 1.0, "hello"),  # renamed, same output
+        ("echo extra", 1.0, "extra"),  # added
+        # "echo bye" removed
+    ]
+    new = write_cast(tmp_path / "new.cast", new_steps)
+    diff = diff_casts(load_cast(old), load_cast(new), masks=[])
+    by_status = {(s.status, s.label) for s in diff.steps}
+    assert ("same", "kubectl get pods") in by_status
+    assert ("added", "echo extra") in by_status
+    assert ("removed", "echo bye") in by_status
+    renamed = next(s for s in diff.steps if s.renamed)
+    assert renamed.old is not None and renamed.old.label == "echo hello"
+    assert renamed.label == "echo hello world"
+    assert renamed.status == "changed"  # the echo of the command differs
+    assert diff.semantic
+
+
+def test_timing_changes_are_reported_but_not_semantic(tmp_path: Path) -> None:
+    old = write_cast(tmp_path / "old.cast", BASE)
+    slower = [BASE[0], ("echo hello", 6.0, "hello"), BASE[2]]
+    new = write_cast(tmp_path / "new.cast", slower)
+    diff = diff_casts(load_cast(old), load_cast(new), timing_threshold=2.0)
+    step = diff.steps[2]
+    assert step.status == "same" and step.timing_changed
+    assert step.old is not None and step.new is not None
+    assert step.old.duration == pytest.approx(1.0) and step.new.duration == pytest.approx(6.0)
+    assert not diff.semantic
+    assert [s.timing_changed for s in diff.steps].count(True) == 1
+    ignored = diff_casts(load_cast(old), load_cast(new), timing_threshold=None)
+    assert not any(s.timing_changed for s in ignored.steps)
+
+
+def test_a_step_renders_in_full_even_when_it_prints_more_than_a_screen() -> None:
+    text = render("".join(f"line {n}\r\n" for n in range(100)) + "x" * 95, cols=40)
+    lines = text.splitlines()
+    assert lines[0] == "line 0" and lines[99] == "line 99"
+    assert lines[100:] == ["x" * 95]  # wrapped at the cast's width, joined back
+    # ... so a value the wrap splits is still masked whole, even where it wrapped at a space
+    for line in ("web-7d4b9c6f5d-x2k9p   Running   10.244.1.7", "a" * 39 + " b"):
+        assert render(line, cols=40) == line
+    assert render("a" * 40 + "\r\nb", cols=40) == "a" * 40 + "\nb"  # a newline stays one
+    # Rendered, not compared as bytes: a carriage-return redraw leaves what the audience saw.
+    assert render("50%\r100%\r\n", cols=40) == "100%"
+
+
+def test_the_cast_writers_cast_and_a_file_read_the_same_way(tmp_path: Path) -> None:
+    from recorder.cast_writer import Cast
+
+    cast = Cast(40, 5)
+    cast.output(0.0, PROMPT)
+    cast.marker(0.5, "echo hello")
+    cast.output(0.6, "echo hello\r\nhello\r\n" + PROMPT)
+    from_writer = segments(timeline_of(cast))
+    path = write_cast(tmp_path / "x.cast", [("echo hello", 1.0, "hello")])
+    from_file = segments(read_timeline(path))
+    assert [(s.label, s.text) for s in from_writer] == [(s.label, s.text) for s in from_file]
+
+
+def test_unreadable_casts_raise_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.cast"
+    bad.write_text("not json\n")
+    with pytest.raises(CastReadError, match="bad.cast: not an asciicast v1/v2 file"):
+        read_timeline(bad)
+    with pytest.raises(CastReadError):
+        read_timeline(tmp_path / "missing.cast")
+
+
+# -- real casts, recorded ------------------------------------------------------------------
+
+SCENARIO = """\
+masks: [ip]
+steps:
+  - say: Where is the pod?
+    marker: Pod
+    run: echo "pod at 10.0.0.$${SUFFIX:-1} version $${DEMO_VERSION:-1.0}"
+  - run: echo done
+"""
+
+
+def record_to(tmp_path: Path, name: str, body: str = SCENARIO) -> tuple[Path, Path]:
+    scenario = tmp_path / f"{name}.yaml"
+    scenario.write_text(scenario_text(body))
+    cast = tmp_path / "casts" / f"{name}.cast"
+    result = record(load_scenario(scenario), cast, cps=100)
+    assert result.passed, result.error
+    return scenario, cast
+
+
+def test_recorded_casts_of_the_same_scenario_differ_only_where_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, first = record_to(tmp_path, "a")
+    monkeypatch.setenv("SUFFIX", "42")
+    scenario, second = record_to(tmp_path, "b")
+    masks = compile_masks(list(load_scenario(scenario).scenario.masks))
+    diff = diff_casts(load_cast(first), load_cast(second), masks, timing_threshold=None)
+    assert [s.status for s in diff.steps] == ["same", "cosmetic", "same"]
+    monkeypatch.setenv("DEMO_VERSION", "2.0")
+    _, third = record_to(tmp_path, "c")
+    diff = diff_casts(load_cast(first), load_cast(third), masks, timing_threshold=None)
+    assert [s.status for s in diff.steps] == ["same", "changed", "same"]
+    assert "-pod at <ip> version 1.0" in diff.steps[1].diff
+    assert "+pod at <ip> version 2.0" in diff.steps[1].diff
+
+
+def test_cli_diff_exit_codes_report_and_json(tmp_path: Path) -> None:
+    old = write_cast(tmp_path / "old.cast", BASE)
+    cosmetic = write_cast(
+        tmp_path / "cosmetic.cast",
+        [("kubectl get pods", 1.0, "web-7d4b9c6f5d-q8zzm   Running   10.244.2.19"), *BASE[1:]],
+    )
+    changed = write_cast(tmp_path / "changed.cast", [*BASE[:2], ("echo bye", 9.0, "farewell")])
+
+    done = run_cli("diff", str(old), str(cosmetic))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "≈ cosmetic" in done.stdout and "EQUIVALENT" in done.stdout
+
+    done = run_cli("diff", str(old), str(changed), "--timing-threshold", "3")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "≠ changed" in done.stdout
+    assert "-bye" in done.stdout and "+farewell" in done.stdout
+    assert "timing 1.0s → 9.0s" in done.stdout
+    assert done.stdout.strip().splitlines()[-1].startswith("DIFFERENT")
+
+    done = run_cli("diff", str(old), str(changed), "--json")
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["semantic"] is True
+    assert data["counts"] == {"same": 3, "cosmetic": 0, "changed": 1, "added": 0, "removed": 0}
+    last = data["steps"][-1]
+    assert last["status"] == "changed" and last["timing_changed"] is True
+    assert last["old"]["duration"] == 1.0 and last["new"]["duration"] == 9.0
+    assert "+farewell" in last["diff"]
+
+    added = write_cast(tmp_path / "added.cast", [*BASE, ("echo more", 1.0, "more")])
+    done = run_cli("diff", str(old), str(added), "--json")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["steps"][-1]["status"] == "added"
+
+
+def test_cli_diff_masks_come_from_the_scenario(tmp_path: Path) -> None:
+    old = write_cast(tmp_path / "old.cast", BASE)
+    new = write_cast(
+        tmp_path / "new.cast",
+        [("kubectl get pods", 1.0, "web-7d4b9c6f5d-q8zzm   Running   10.244.2.19"), *BASE[1:]],
+    )
+    only_ip = tmp_path / "masks.yaml"
+    only_ip.write_text(scenario_text("masks: [ip]\nsteps:\n  - run: 'true'\n"))
+    done = run_cli("diff", str(old), str(new), "--scenario", str(only_ip))
+    assert done.returncode == 1  # the pod suffix is not masked by this scenario
+    assert "-web-7d4b9c6f5d-x2k9p   Running   <ip>" in done.stdout
+    both = tmp_path / "both.yaml"
+    both.write_text(scenario_text("masks: [ip, pod-suffix]\nsteps:\n  - run: 'true'\n"))
+    assert run_cli("diff", str(old), str(new), "--scenario", str(both)).returncode == 0
+
+
+def test_cli_diff_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    good = write_cast(tmp_path / "good.cast", BASE)
+    bad = tmp_path / "bad.cast"
+    bad.write_text("{}\n")
+    done = run_cli("diff", str(good), str(bad))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"{bad}: not an asciicast v1/v2 file"
+    assert done.stdout == ""
+    done = run_cli("diff", str(good), str(tmp_path / "missing.cast"))
+    assert done.returncode == 2 and "missing.cast" in done.stderr
+    assert run_cli("diff", str(good), str(good), "--timing-threshold", "-1").returncode == 2
+
+
+# -- rehearse --baseline -------------------------------------------------------------------
+
+
+def test_baseline_names_follow_record(tmp_path: Path) -> None:
+    lab = tmp_path / "scenarios" / "lab" / "x.yaml"
+    lab.parent.mkdir(parents=True)
+    lab.write_text(scenario_text("steps:\n  - run: 'true'\n"))
+    baseline = load_baseline(load_scenario(lab), tmp_path / "base")
+    assert baseline.path == tmp_path / "base" / "lab-x.cast"
+    assert baseline.timeline is None
+
+
+def test_rehearse_matches_a_cast_recorded_from_the_same_scenario(tmp_path: Path) -> None:
+    scenario, cast = record_to(tmp_path, "greet")
+    done = run_cli("rehearse", str(scenario), "--baseline", str(cast.parent), env={"SUFFIX": "9"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"matches baseline {cast}" in done.stdout
+    assert "differ only in masked values" in done.stdout  # the IP changed, and is masked
+    # in-process too: rehearse() still returns the plain result
+    loaded = load_scenario(scenario)
+    assert rehearse(loaded).passed
+    check = rehearse_once(loaded, baseline=load_baseline(loaded, cast.parent)).baseline
+    assert check is not None and check.status == "equivalent"
+
+
+def test_rehearse_fails_when_the_output_drifted_from_the_baseline(tmp_path: Path) -> None:
+    scenario, cast = record_to(tmp_path, "greet")
+    env = {"DEMO_VERSION": "2.0"}
+    done = run_cli("rehearse", str(scenario), "--baseline", str(cast.parent), env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = done.stdout.splitlines()[0]
+    assert summary.startswith("FAIL ")
+    assert f"differs from baseline {cast}: changed 'Pod'" in summary
+    assert "+pod at <ip> version 2.0" in done.stdout  # the unified diff follows
+
+    done = run_cli("rehearse", str(scenario), "--baseline", str(cast.parent), "--json", env=env)
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["passed"] is False
+    baseline = data["scenarios"][0]["baseline"]
+    assert baseline["status"] == "differs" and baseline["cast"] == str(cast)
+    assert [s["status"] for s in baseline["diff"]["steps"]] == ["same", "changed", "same"]
+    assert baseline["diff"]["timing_threshold"] is None  # rehearsals type instantly
+
+
+def test_rehearse_without_a_baseline_cast_notes_it_and_passes(tmp_path: Path) -> None:
+    scenario = tmp_path / "lonely.yaml"
+    scenario.write_text(scenario_text("steps:\n  - run: echo hi\n"))
+    empty = tmp_path / "casts"
+    empty.mkdir()
+    done = run_cli("rehearse", str(scenario), "--baseline", str(empty))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"no baseline cast {empty / 'lonely.cast'}: not compared" in done.stdout
+    done = run_cli("rehearse", str(scenario), "--baseline", str(empty), "--json")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["scenarios"][0]["baseline"]["status"] == "missing"
+
+
+def test_rehearse_baseline_bad_input_runs_nothing(tmp_path: Path) -> None:
+    ran = tmp_path / "ran"
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(scenario_text(f"steps:\n  - run: touch {ran}\n"))
+    done = run_cli("rehearse", str(scenario), "--baseline", str(tmp_path / "nowhere"))
+    assert done.returncode == 2 and "not a directory" in done.stderr
+    (tmp_path / "casts").mkdir()
+    (tmp_path / "casts" / "s.cast").write_text("garbage\n")
+    done = run_cli("rehearse", str(scenario), "--baseline", str(tmp_path / "casts"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"stagecast: {tmp_path / 'casts' / 's.cast'}: not an asciicast v1/v2 file"
+    ]
+    assert not ran.exists()
+
+
+def test_builtin_masks_are_all_of_them() -> None:
+    from recorder.masks import BUILTIN_MASKS
+
+    assert [name for name, _ in builtin_masks()] == list(BUILTIN_MASKS)
