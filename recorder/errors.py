@@ -23,7 +23,13 @@ class ScenarioError(StagecastError):
     exit_code = 2
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+        # File names and messages quote the user's text: keep it one printable line.
+        return f"{printable(self.file)}:{self.line}:{self.col}: {printable(self.message)}"
+
+
+def printable(text: str) -> str:
+    """Control characters (a newline in a key, an escape sequence) shown escaped."""
+    return "".join(c if c.isprintable() or c == "\t" else ascii(c)[1:-1] for c in text)
 
 
 class PrerequisiteError(StagecastError):

@@ -94,7 +94,7 @@ def check_files(loaded: LoadedScenario) -> None:
     if scenario.builds_on is not None:
         named.append((("builds_on", "scenario"), scenario.builds_on.scenario))
     for key, name in named:
-        if name is not None and not (base / name).is_file():
+        if name is not None and not _is_file(base / name):
             mark = loaded.source.locate(key)
             assert mark is not None
             raise ScenarioError(
@@ -104,6 +104,14 @@ def check_files(loaded: LoadedScenario) -> None:
                 f"{'.'.join(key)}: file not found: {name} (paths are relative to "
                 f"{loaded.path.name})",
             )
+
+
+def _is_file(path: Path) -> bool:
+    """False for paths the OS refuses (a NUL byte, a name too long) as for missing files."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _hash_support_files(folder: Path, digest: Any) -> None:
@@ -144,13 +152,16 @@ def _expand_includes(
         target_name = item["include"]
         if not isinstance(target_name, str):
             raise ScenarioError(here.file, here.line, here.col, "include: give a file path")
-        target = (file.parent / target_name).resolve()
+        try:
+            target = (file.parent / target_name).resolve()
+        except (OSError, ValueError):
+            target = file.parent / "\0"  # not a usable path: reported as not found below
         if target in chain:
             cycle = " -> ".join(p.name for p in chain[chain.index(target) :] + (target,))
             raise ScenarioError(
                 here.file, here.line, here.col, f"include cycle: {cycle}: remove one include"
             )
-        if not target.is_file():
+        if not _is_file(target):
             raise ScenarioError(
                 here.file,
                 here.line,

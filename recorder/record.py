@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from .cast_writer import (
+    Cast,
     failed_paths,
     publish_atomically,
     remove_stale_temps,
     write_text_atomically,
 )
+from .leak_scan import Leak, scan_events
 from .loader import LoadedScenario
 from .preflight import ROOT
 from .progress import Reporter
@@ -47,7 +50,10 @@ def record(
     cast = runner.cast
     cast.metadata = _metadata(loaded, result, runner, started_at)
     remove_stale_temps(target)
-    if result.passed:
+    leaks = cast_leaks(cast, runner.redactor.secrets) if result.passed else []
+    if leaks:
+        _refuse_leaky_cast(result, runner, target, leaks)
+    elif result.passed:
         publish_atomically(cast, target)
         result.cast_path = target
         for stale in failed_paths(target):  # an old failure no longer describes this cast
@@ -58,6 +64,36 @@ def record(
         write_text_atomically(runner.redactor.clean_text(failure_report(result)), report)
         result.failed_cast_path, result.report_path = failed_cast, report
     return result
+
+
+def cast_leaks(cast: Cast, secrets: Sequence[str]) -> list[Leak]:
+    """The leak scan of `cast` as it would be written (header and events in file order)."""
+    header = {"version": 2, "width": cast.cols, "height": cast.rows, **cast.metadata}
+    events = [(e.t, e.code, e.data) for e in sorted(cast.events, key=lambda e: e.t)]
+    return scan_events(header, events, secrets)
+
+
+def _refuse_leaky_cast(
+    result: ScenarioResult, runner: Runner, target: Path, leaks: list[Leak]
+) -> None:
+    """Every check passed but the cast shows a secret: publish nothing, explain why.
+
+    The old cast at `target` stays as it was; no `.failed.cast` is written either, since it
+    would carry the very leak, and an older one would not describe this run."""
+    more = f" (and {len(leaks) - 1} more)" if len(leaks) > 1 else ""
+    result.error = f"leak scan: {leaks[0]}{more}"
+    failed_cast, report = failed_paths(target)
+    failed_cast.unlink(missing_ok=True)
+    lines = [
+        failure_report(result).rstrip("\n"),
+        "",
+        f"leaks found ({len(leaks)}): the verified cast was not published, and no failed cast "
+        "was written, since it would contain them:",
+        *(f"  - {leak}" for leak in leaks),
+        "",
+    ]
+    write_text_atomically(runner.redactor.clean_text("\n".join(lines)), report)
+    result.report_path = report
 
 
 def _metadata(

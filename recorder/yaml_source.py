@@ -56,13 +56,51 @@ def _mark(file: str, node: yaml.Node) -> Mark:
     return Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+MAX_NODES = 100_000  # aliases may repeat a subtree; a few nested ones must not explode
+MAX_DEPTH = 100  # scenarios are a few levels deep; deeper is a mistake or an attack
+
+
 class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.source = SourceMap()
         self._constructor = yaml.SafeLoader("")
+        self._nodes = 0
+        self._open: set[int] = set()  # nodes being built: an alias back to one is a cycle
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise ScenarioError(
+                self.file, *_line_col(node), f"the YAML expands to over {MAX_NODES} values "
+                "(aliases of aliases?): write the values out"
+            )
+        if len(path) > MAX_DEPTH:
+            raise ScenarioError(
+                self.file, *_line_col(node), f"nested over {MAX_DEPTH} levels deep"
+            )
+        if id(node) in self._open:
+            raise ScenarioError(
+                self.file, *_line_col(node), "a YAML alias refers to itself: remove the cycle"
+            )
+        self._open.add(id(node))
+        try:
+            return self._build(node, path)
+        finally:
+            self._open.discard(id(node))
+
+    def _construct(self, node: yaml.Node) -> Any:
+        """A scalar's value; a bad tag or value (`!!int abc`) is an error at that node."""
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:
+            raise _yaml_error(self.file, exc) from None
+        except Exception as exc:  # noqa: BLE001 - PyYAML raises ValueError, KeyError, ...
+            raise ScenarioError(
+                self.file, *_line_col(node), f"invalid value for {node.tag}: {exc}"
+            ) from None
+
+    def _build(self, node: yaml.Node, path: PathKey) -> Any:
         self.source.values[path] = _mark(self.file, node)
         if isinstance(node, yaml.MappingNode):
             result: dict[Any, Any] = {}
@@ -71,7 +109,7 @@ class _Builder:
                     raise ScenarioError(
                         self.file, *_line_col(key_node), "YAML merge keys (<<) are not supported"
                     )
-                key = self._constructor.construct_object(key_node, deep=True)
+                key = self._construct(key_node)
                 if not isinstance(key, str | int | float | bool) and key is not None:
                     raise ScenarioError(
                         self.file, *_line_col(key_node), "mapping keys must be plain scalars"
@@ -87,7 +125,7 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        return self._constructor.construct_object(node, deep=True)
+        return self._construct(node)
 
 
 def _line_col(node: yaml.Node) -> tuple[int, int]:
@@ -107,16 +145,33 @@ def load_yaml(path: Path, display_name: str | None = None) -> tuple[Any, SourceM
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(name, exc) from None
+    except yaml.reader.ReaderError as exc:
+        line, col = _position(text, exc.position)
+        raise ScenarioError(
+            name, line, col, f"invalid YAML: character {exc.character!r} is not allowed here"
+        ) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(name, 1, 1, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(name, 1, 1, "invalid YAML: nested too deep") from None
     if node is None:
         raise ScenarioError(name, 1, 1, "the file is empty: a scenario needs `title` and `steps`")
     builder = _Builder(name)
     try:
         data = builder.build(node, ())
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(name, exc) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(name, 1, 1, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(name, 1, 1, "invalid YAML: nested too deep") from None
     return data, builder.source
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def _yaml_error(name: str, exc: yaml.MarkedYAMLError) -> ScenarioError:

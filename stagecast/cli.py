@@ -165,6 +165,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     live.set_defaults(func=cmd_live)
 
+    scan = sub.add_parser(
+        "scan",
+        help="fail when a cast holds a secret, kubeconfig material, a bearer token, a private "
+        "key, or an OSC 7/1337 host or cwd sequence",
+    )
+    scan.add_argument("casts", nargs="+", type=Path, metavar="CAST", help="asciicast files")
+    scan.add_argument(
+        "--scenario",
+        type=Path,
+        help="also look for this scenario's declared secret values (env: {from_env, secret})",
+    )
+    scan.set_defaults(func=cmd_scan)
+
     up = sub.add_parser("upload", help="upload a verified cast to an asciinema server")
     up.add_argument("cast", type=Path, help="asciicast file")
     up.add_argument(
@@ -239,6 +252,8 @@ def _finish(args: argparse.Namespace, results: list[ScenarioResult]) -> int:
                     f"  failed attempt: {result.failed_cast_path}; report: {result.report_path}",
                     soft_wrap=True,
                 )
+            elif result.report_path:  # a leak: no failed cast, it would hold the leak
+                console.print(f"  report: {result.report_path}", soft_wrap=True)
     if any(r.interrupted for r in results):
         return EXIT_INTERRUPTED
     return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
@@ -464,6 +479,29 @@ def cmd_live(args: argparse.Namespace) -> int:
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.passed and not outcome.fallbacks else EXIT_FAILED
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    """0 clean, 1 a leak found (one line each, the value itself never printed), 2 bad input."""
+    from recorder.leak_scan import scan_files
+    from recorder.preflight import resolve_env
+
+    secrets: list[str] = []
+    if args.scenario is not None:
+        (loaded,) = _load_all([args.scenario])
+        _, secrets = resolve_env(loaded)
+    leaks, errors = scan_files(args.casts, secrets)
+    for error in errors:
+        print(error, file=sys.stderr)
+    for path, leak in leaks:
+        print(f"{path}: {leak}")
+    if errors:
+        return EXIT_USAGE
+    if leaks:
+        print(f"stagecast: {len(leaks)} leak(s) found: do not publish", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"clean: {len(args.casts)} cast(s) scanned")
+    return EXIT_OK
 
 
 def cmd_upload(args: argparse.Namespace) -> int:

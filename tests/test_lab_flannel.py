@@ -55,7 +55,7 @@ def lab() -> Iterator[None]:
         yield
 
 
-@pytest.mark.slow  # about 70 s: the whole lab, typed at 60 characters/s
+# About 70 s: the whole lab, typed at 60 characters/s.
 def test_records_a_verified_cast_with_one_marker_per_visible_step(lab, tmp_path: Path) -> None:
     before = HostState.take()
     loaded = load_scenario(SCENARIO)
