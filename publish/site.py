@@ -20,7 +20,7 @@ from string import Template
 from typing import Any
 from urllib.parse import quote
 
-from recorder.errors import StagecastError
+from recorder.errors import CommandError
 
 PLAYER_PACKAGE = "asciinema-player"
 PLAYER_VERSION = "3.18.0"  # the latest 3.x on npm when pinned
@@ -41,12 +41,11 @@ INDEX_TITLE = "stagecast demos"
 ASSETS = Path(__file__).resolve().parent
 
 
-class SiteError(StagecastError):
+class SiteError(CommandError):
     """One line; exit 2 for bad input or a missing prerequisite, 1 when a build step failed."""
 
     def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+        super().__init__(message, exit_code)
 
 
 @dataclass(frozen=True)

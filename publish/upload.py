@@ -27,18 +27,17 @@ from asciinema import config as asciinema_config
 from asciinema.api import Api, APIError
 from asciinema.urllib_http_adapter import URLLibHttpAdapter
 
-from recorder.errors import StagecastError
+from recorder.errors import CommandError
 
 # Seconds a silent server may keep us waiting; urllib's default is forever.
 TIMEOUT = 60.0
 
 
-class UploadError(StagecastError):
+class UploadError(CommandError):
     """One line; exit 2 when we refused (bad input), 1 when the upload itself failed."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+        super().__init__(message, exit_code)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,14 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == "\t" else ascii(c)[1:-1] for c in text)
 
 
+class CommandError(StagecastError):
+    """A command refused or failed: one line, with its own exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class PrerequisiteError(StagecastError):
     """Something the scenario needs is missing on this machine (exit 2)."""
 
