@@ -26,7 +26,8 @@ from typing import Any, Literal
 import pyte
 
 from .errors import StagecastError
-from .masks import BUILTIN_MASKS, apply_masks
+from .masks import BUILTIN_MASKS, apply_masks, compile_masks
+from .model import Scenario
 
 Status = Literal["same", "cosmetic", "changed", "added", "removed"]
 Masks = list[tuple[str, re.Pattern[str]]]
@@ -54,6 +55,14 @@ class CastReadError(StagecastError):
 
 def builtin_masks() -> Masks:
     return [(name, re.compile(pattern)) for name, pattern in BUILTIN_MASKS.items()]
+
+
+def scenario_masks(scenario: Scenario) -> Masks:
+    """The scenario's `masks:` when it declares them, else every built-in: two runs of a
+    scenario that says nothing still differ in UUIDs, MACs and latencies, not in meaning."""
+    if "masks" not in scenario.model_fields_set:
+        return builtin_masks()
+    return compile_masks(list(scenario.masks))
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -183,6 +192,7 @@ class StepDiff:
     new: Segment | None
     diff: str = ""  # unified diff of the masked text, old -> new (changed steps only)
     timing_changed: bool = False
+    reordered: bool = False  # cosmetic: the same lines, in another order
 
     @property
     def label(self) -> str:
@@ -212,6 +222,7 @@ class StepDiff:
             "new": side(self.new),
             "diff": self.diff,
             "timing_changed": self.timing_changed,
+            "reordered": self.reordered,
         }
 
 
@@ -340,6 +351,9 @@ def _compare(
     old_masked, new_masked = apply_masks(old.text, masks), apply_masks(new.text, masks)
     if old_masked == new_masked:
         return StepDiff("cosmetic", old, new, timing_changed=timing)
+    # Tables in hash order (OVN's rows, for one) list the same lines in another order.
+    if sorted(old_masked.splitlines()) == sorted(new_masked.splitlines()):
+        return StepDiff("cosmetic", old, new, timing_changed=timing, reordered=True)
     lines = difflib.unified_diff(
         old_masked.splitlines(),
         new_masked.splitlines(),
@@ -362,6 +376,8 @@ def step_line(step: StepDiff) -> str:
     if step.renamed:
         assert step.old is not None
         line += f" (was {step.old.label!r})"
+    if step.reordered:
+        line += " (the same lines, reordered)"
     if step.timing_changed:
         assert step.old is not None and step.new is not None
         delta = step.new.duration - step.old.duration

@@ -17,10 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cast_diff import CastDiff, Timeline, diff_casts, read_timeline, timeline_of
+from .cast_diff import (
+    CastDiff,
+    Timeline,
+    diff_casts,
+    read_timeline,
+    scenario_masks,
+    timeline_of,
+)
 from .cast_writer import Cast
 from .loader import LoadedScenario
-from .masks import compile_masks
 from .progress import Reporter
 from .record import default_cast_path
 from .rehearsal_stats import RepeatStats, typing_time
@@ -94,7 +100,7 @@ def check_baseline(
         return BaselineCheck(baseline.path, "not compared")
     rehearsal = timeline_of(cast)
     rehearsal.path = f"rehearsal of {loaded.path}"
-    masks = compile_masks(list(loaded.scenario.masks))
+    masks = scenario_masks(loaded.scenario)
     diff = diff_casts(baseline.timeline, rehearsal, masks, timing_threshold=None)
     check = BaselineCheck(baseline.path, "differs" if diff.semantic else "equivalent", diff)
     if diff.semantic:

@@ -398,15 +398,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
     """0 the casts show the same steps (identical, or different only in masked values; timing
     never counts), 1 a step changed, was added or removed, 2 bad input."""
     from player.play import PlayError, load_cast
-    from recorder.cast_diff import builtin_masks, diff_casts, diff_json, print_diff
-    from recorder.masks import compile_masks
+    from recorder.cast_diff import builtin_masks, diff_casts, diff_json, print_diff, scenario_masks
 
     if not args.timing_threshold >= 0:
         return _usage("--timing-threshold takes a number of seconds, 0 or more")
     masks = builtin_masks()
     if args.scenario is not None:
         (loaded,) = _load_all([args.scenario])
-        masks = compile_masks(list(loaded.scenario.masks))
+        masks = scenario_masks(loaded.scenario)
     try:
         old, new = load_cast(args.old), load_cast(args.new)
     except PlayError as exc:

@@ -346,3 +346,38 @@ def test_builtin_masks_are_all_of_them() -> None:
     from recorder.masks import BUILTIN_MASKS
 
     assert [name for name, _ in builtin_masks()] == list(BUILTIN_MASKS)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("veth89fd3276@if2 UP 12:34:56:54:ed:af", "<veth><ifindex> UP <mac>"),
+        ('"dataDir": "/tmp/stagecast-lab-cni.gTLbTF/ipam"', '"dataDir": "<tmpdir>/ipam"'),
+        ("inet6 fe80::ac9b:bff:feec:7bb7/64", "inet6 <ipv6>"),
+        ("rtt min/avg/max/mdev = 0.060/0.115/0.225/0.077 ms", "rtt min/avg/max/mdev <latency>"),
+        ("^C2026-11-27T14:46:26Z|00001|fatal_signal", "^C<timestamp>|00001|fatal_signal"),
+        ("[1] 3065", "<job>"),
+        ("ICMP echo request, id 3323, seq 1", "ICMP echo request, <icmp-id>, seq 1"),
+        ("64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.071 ms", None),
+    ],
+)
+def test_builtin_masks_cover_volatile_lab_output(text: str, masked: str | None) -> None:
+    from recorder.cast_diff import builtin_masks
+    from recorder.masks import apply_masks
+
+    result = apply_masks(text, builtin_masks())
+    if masked is None:
+        assert "<ip>" in result and "<latency>" in result
+    else:
+        assert result == masked
+
+
+def test_the_same_lines_in_another_order_are_cosmetic() -> None:
+    from recorder.cast_diff import Segment, _compare
+
+    old = Segment(1, "show", "switch a\n  port x\nswitch b\n  port y", 1.0)
+    new = Segment(1, "show", "switch b\n  port y\nswitch a\n  port x", 1.0)
+    step = _compare(old, new, [], None)
+    assert (step.status, step.reordered) == ("cosmetic", True)
+    changed = Segment(1, "show", "switch b\n  port y\nswitch a\n  port z", 1.0)
+    assert _compare(old, changed, [], None).status == "changed"

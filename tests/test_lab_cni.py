@@ -120,3 +120,10 @@ def test_live_dress_rehearsal_on_the_real_lab(lab, tmp_path: Path) -> None:
     assert "3 received, 0% packet loss" in done.stdout
     assert "\x1b]133" not in done.stdout
     assert before.leftovers_now() == {}
+
+
+def test_a_rehearsal_matches_the_committed_cast_once_masked(lab) -> None:
+    """Drift reports on real output: veth names, MACs, temp dirs and latencies differ from
+    run to run, and the built-in masks make two healthy runs compare equal."""
+    done = run_cli("rehearse", "--baseline", str(ROOT / "casts"), str(SCENARIO), timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
