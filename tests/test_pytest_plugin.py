@@ -147,3 +147,11 @@ def test_junit_comes_from_pytest(folder: Path) -> None:
     assert failure is not None
     assert "expected exit code 0, got 3" in (failure.text or "") + failure.get("message", "")
     assert cases["passing"].find("failure") is None
+
+
+def test_the_tour_passes_as_a_pytest_item() -> None:
+    root = Path(__file__).resolve().parents[1]
+    done = pytest_run(root, "scenarios/tour.yaml", "-o", "verbosity_subtests=1", "-v")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "scenarios/tour.yaml::tour PASSED" in done.stdout
+    assert done.stdout.count("SUBPASSED") >= 9  # one per step, hidden ones included
