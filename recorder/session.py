@@ -257,7 +257,11 @@ class ShellSession:
 
     def start(self, timeout: float = 10) -> PromptHit:
         """Wait for the first prompt: input sent before it would echo out of order."""
-        return self.wait_prompt(0, timeout)
+        hit = self.wait_prompt(0, timeout)
+        # readline has read the inputrc: remove it now, so that even a SIGKILLed stagecast
+        # leaves no temp dir behind.
+        self._tmp.cleanup()
+        return hit
 
     # -- writing -------------------------------------------------------------------------
 
