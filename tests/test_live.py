@@ -29,6 +29,8 @@ idle_time_limit: 0.5
 env:
   MODE: {from_env: DEMO_MODE}
   NAP: {from_env: DEMO_NAP}
+setup:
+  - run: echo setup-noise
 steps:
   - say: make a file
     run: echo hello > made.txt && cat made.txt
@@ -40,6 +42,8 @@ steps:
     expect: {contains: woke up}
   - pause: explain the end
     run: echo the end
+  - run: touch hidden-ran; echo hidden-noise
+    hidden: true
 teardown:
   - run: rm -f made.txt
 """
@@ -193,6 +197,9 @@ def test_a_failing_step_falls_back_to_the_recording(show: Path, stage: list[Stag
     live.keys(" \t")  # the pause, then the last step
     live.wait_screen("the end")
     assert live.finish() == 1  # a step fell back: the show went on, the run did not pass
+    # Setup and the hidden step ran, silently.
+    assert (show / "hidden-ran").exists()
+    assert b"setup-noise" not in live.raw and b"hidden" not in live.raw
 
 
 def test_the_fallback_key_stops_a_running_command(show: Path, stage: list[Stage]) -> None:
@@ -290,7 +297,8 @@ def test_the_presenter_view_receives_the_events(show: Path, stage: list[Stage]) 
     labels = [s["label"] for s in hello["steps"]]
     assert labels[:2] == ["make a file", 'test "$MODE" != broken && echo all good']
     assert hello["steps"][3]["pause"] == "explain the end"
-    assert all(s["planned"] is not None for s in hello["steps"])
+    assert [s["hidden"] for s in hello["steps"]] == [False, False, False, False, True]
+    assert all(s["planned"] is not None for s in hello["steps"] if not s["hidden"])
     live.keys("\t")
     live.wait_screen("hello\ndemo$")
     live.keys("\t")
