@@ -26,8 +26,8 @@ from typing import Any, Literal
 import pyte
 
 from .errors import StagecastError
+from .loader import LoadedScenario
 from .masks import BUILTIN_MASKS, apply_masks, compile_masks
-from .model import Scenario
 
 Status = Literal["same", "cosmetic", "changed", "added", "removed"]
 Masks = list[tuple[str, re.Pattern[str]]]
@@ -57,12 +57,24 @@ def builtin_masks() -> Masks:
     return [(name, re.compile(pattern)) for name, pattern in BUILTIN_MASKS.items()]
 
 
-def scenario_masks(scenario: Scenario) -> Masks:
+def scenario_masks(loaded: LoadedScenario) -> Masks:
     """The scenario's `masks:` when it declares them, else every built-in: two runs of a
-    scenario that says nothing still differ in UUIDs, MACs and latencies, not in meaning."""
-    if "masks" not in scenario.model_fields_set:
-        return builtin_masks()
-    return compile_masks(list(scenario.masks))
+    scenario that says nothing still differ in UUIDs, MACs and latencies, not in meaning.
+    Either way, the scenario's folder is masked in absolute paths: a cast recorded in one
+    checkout is compared with runs in another (CI's clone)."""
+    scenario = loaded.scenario
+    chosen = (
+        builtin_masks()
+        if "masks" not in scenario.model_fields_set
+        else compile_masks(list(scenario.masks))
+    )
+    return [folder_mask(loaded.path.parent), *chosen]
+
+
+def folder_mask(folder: Path) -> tuple[str, re.Pattern[str]]:
+    """Any absolute path that ends in `folder`'s name, up to that name."""
+    name = re.escape(folder.resolve().name)
+    return "scenario-dir", re.compile(rf"(?:/[^\s/:\"'\[\]]+)*/{name}(?![\w.-])")
 
 
 # -- reading -------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def check_baseline(
         return BaselineCheck(baseline.path, "not compared")
     rehearsal = timeline_of(cast)
     rehearsal.path = f"rehearsal of {loaded.path}"
-    masks = scenario_masks(loaded.scenario)
+    masks = scenario_masks(loaded)
     diff = diff_casts(baseline.timeline, rehearsal, masks, timing_threshold=None)
     check = BaselineCheck(baseline.path, "differs" if diff.semantic else "equivalent", diff)
     if diff.semantic:

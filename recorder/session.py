@@ -82,6 +82,9 @@ class ShellSession:
             "PS0": COMMAND_START,
             "INPUTRC": str(inputrc),
             "HISTFILE": "/dev/null",
+            # Like asciinema's ASCIINEMA_REC: programs (and the lab tests' leak check) can
+            # tell that they run under stagecast.
+            "STAGECAST": "1",
             "COLUMNS": str(cols),
             "LINES": str(rows),
         }

@@ -405,7 +405,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     masks = builtin_masks()
     if args.scenario is not None:
         (loaded,) = _load_all([args.scenario])
-        masks = scenario_masks(loaded.scenario)
+        masks = scenario_masks(loaded)
     try:
         old, new = load_cast(args.old), load_cast(args.new)
     except PlayError as exc:
