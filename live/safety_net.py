@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from player.play import Cast, PlayError, load_cast, timed_events
+from player.play import timed_events
+from recorder.cast_reader import Cast, CastReadError, load_cast
 from recorder.loader import LoadedScenario
 from recorder.record import default_cast_path
 
@@ -90,7 +91,7 @@ class SafetyNet:
             )
         try:
             cast = load_cast(cast_path)
-        except PlayError:
+        except CastReadError:
             cast = None
         if cast is None or cast.version != 2:
             raise SafetyNetError(

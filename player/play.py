@@ -1,8 +1,9 @@
 """`stagecast play`: play an asciicast v1/v2 file with chapters (markers) as navigation.
 
-Built on asciinema 2.4.0: `open_from_url` reads the cast and `Player.play` opens /dev/tty and
-puts it in raw mode; `ChapterPlayer._play` replaces the playback loop to add `q` (quit), `[`
-(previous marker, screen redrawn), `]` while playing, and starting at a marker.
+Built on asciinema 2.4.0: its reader loads the cast (`recorder.cast_reader`) and
+`Player.play` opens /dev/tty and puts it in raw mode; `ChapterPlayer._play` replaces the
+playback loop to add `q` (quit), `[` (previous marker, screen redrawn), `]` while playing,
+and starting at a marker.
 
 Keys: space pause/resume, `.` step (paused), `]` next marker, `[` previous marker, `q` quit.
 Ctrl-C raises KeyboardInterrupt (the CLI maps it to exit 130). Without a terminal (/dev/tty
@@ -14,56 +15,21 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from asciinema.asciicast import LoadError, open_from_url
 from asciinema.asciicast import events as ev
 from asciinema.player import Player
 from asciinema.tty_ import read_blocking
+
+from recorder.cast_reader import Cast, CastReadError, Marker
 
 # Full reset (RIS): the screen, modes and attributes as a fresh terminal has them, before a redraw.
 RESET = "\x1bc"
 KEYS = {"pause": b" ", "step": b".", "next_marker": b"]", "prev_marker": b"[", "quit": b"q"}
 
 
-class PlayError(Exception):
-    """Bad input: one line, exit 2."""
-
-
-@dataclass(frozen=True)
-class Marker:
-    index: int  # 1-based
-    time: float  # seconds in the cast's own timeline
-    label: str
-    event: int  # position of the marker event in Cast.events
-
-
-@dataclass
-class Cast:
-    path: str
-    version: int
-    header: dict[str, Any]
-    idle_time_limit: float | None
-    events: list[tuple[float, str, str]] = field(default_factory=list)  # absolute, as recorded
-
-    @property
-    def markers(self) -> list[Marker]:
-        found = [(i, e) for i, e in enumerate(self.events) if e[1] == "m"]
-        return [Marker(n, e[0], e[2], i) for n, (i, e) in enumerate(found, 1)]
-
-
-def load_cast(path: str | Path) -> Cast:
-    """Read every event of a v1/v2 cast, or raise PlayError with the one-line message."""
-    bad = PlayError(f"{path}: not an asciicast v1/v2 file")
-    try:
-        with open_from_url(str(path)) as cast:
-            events = [(float(t), str(code), str(data)) for t, code, data in cast.events()]
-            limit = cast.idle_time_limit
-            return Cast(str(path), cast.version, dict(cast.v2_header), limit, events)
-    except (LoadError, OSError, ValueError, TypeError, KeyError, UnicodeError) as exc:
-        raise bad from exc
+# Bad input (an unreadable cast, an unknown marker): one line, exit 2.
+PlayError = CastReadError
 
 
 def fmt_time(seconds: float) -> str:

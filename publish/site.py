@@ -95,12 +95,12 @@ def find_casts(casts_dir: Path) -> list[Path]:
 
 
 def read_cast_page(path: Path, page: str) -> CastPage:
-    from player.play import PlayError, load_cast  # asciinema's reader, v1 and v2
+    from recorder.cast_reader import CastReadError, load_cast  # asciinema's, v1 and v2
 
     try:
         cast = load_cast(path)
         text = path.read_text(encoding="utf-8")
-    except (PlayError, OSError, UnicodeError) as exc:
+    except (CastReadError, OSError, UnicodeError) as exc:
         raise SiteError(f"{path}: not an asciicast v1/v2 file") from exc
     if not cast.events:
         raise SiteError(f"{path}: the cast has no events")

@@ -9,7 +9,7 @@ text). Durations (marker to next marker) are compared separately and never count
 semantic change.
 
 `recorder` must not import `player`: this module reads casts with the asciinema library
-(`read_timeline`) and accepts any cast object through `timeline_of`: `player.play.Cast`,
+(`read_timeline`) and accepts any cast object through `timeline_of`: `recorder.cast_reader.Cast`,
 `recorder.cast_writer.Cast` or a `Timeline`.
 """
 
@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import pyte
 
-from .errors import StagecastError
+from .cast_reader import load_cast
 from .loader import LoadedScenario
 from .masks import BUILTIN_MASKS, apply_masks, compile_masks
 
@@ -45,12 +45,6 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "added": ("+", "yellow"),
     "removed": ("-", "yellow"),
 }
-
-
-class CastReadError(StagecastError):
-    """A cast that cannot be read: bad input, one line naming the file."""
-
-    exit_code = 2
 
 
 def builtin_masks() -> Masks:
@@ -90,10 +84,10 @@ class Timeline:
 
 
 def timeline_of(cast: Any) -> Timeline:
-    """A Timeline from a `player.play.Cast`, a `recorder.cast_writer.Cast` or a Timeline."""
+    """A Timeline from a cast as read (`cast_reader.Cast`) or written (`cast_writer.Cast`)."""
     if isinstance(cast, Timeline):
         return cast
-    if hasattr(cast, "header"):  # player.play.Cast: a file as read, events as tuples
+    if hasattr(cast, "header"):  # cast_reader.Cast: a file as read, events as tuples
         cols = int(cast.header.get("width") or DEFAULT_WIDTH)
         events = [(float(t), str(code), str(data)) for t, code, data in cast.events]
         return Timeline(cols, events, str(getattr(cast, "path", "")))
@@ -104,15 +98,7 @@ def timeline_of(cast: Any) -> Timeline:
 
 def read_timeline(path: str | Path) -> Timeline:
     """Read a v1/v2 cast file, or raise CastReadError."""
-    from asciinema.asciicast import LoadError, open_from_url
-
-    try:
-        with open_from_url(str(path)) as cast:
-            events = [(float(t), str(code), str(data)) for t, code, data in cast.events()]
-            cols = int(cast.v2_header.get("width") or DEFAULT_WIDTH)
-    except (LoadError, OSError, ValueError, TypeError, KeyError, UnicodeError) as exc:
-        raise CastReadError(f"{path}: not an asciicast v1/v2 file") from exc
-    return Timeline(cols, events, str(path))
+    return timeline_of(load_cast(path))
 
 
 # -- segments ------------------------------------------------------------------------------

@@ -397,8 +397,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     """0 the casts show the same steps (identical, or different only in masked values; timing
     never counts), 1 a step changed, was added or removed, 2 bad input."""
-    from player.play import PlayError, load_cast
     from recorder.cast_diff import builtin_masks, diff_casts, diff_json, print_diff, scenario_masks
+    from recorder.cast_reader import CastReadError, load_cast
 
     if not args.timing_threshold >= 0:
         return _usage("--timing-threshold takes a number of seconds, 0 or more")
@@ -408,7 +408,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         masks = scenario_masks(loaded)
     try:
         old, new = load_cast(args.old), load_cast(args.new)
-    except PlayError as exc:
+    except CastReadError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     diff = diff_casts(old, new, masks, args.timing_threshold)
@@ -421,7 +421,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_play(args: argparse.Namespace) -> int:
     """Exit 0 when played to the end or quit with q; Ctrl-C exits 130 (see main)."""
-    from player.play import PlayError, list_chapters, load_cast, play
+    from player.play import PlayError, list_chapters, play
+    from recorder.cast_reader import load_cast
 
     if args.speed <= 0 or (args.idle_limit is not None and args.idle_limit <= 0):
         return _usage("--speed and --idle-limit take a positive number")

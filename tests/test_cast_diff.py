@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, scenario_text
-from player.play import load_cast
 from recorder.cast_diff import (
     START,
-    CastReadError,
     builtin_masks,
     diff_casts,
     read_timeline,
@@ -20,6 +18,7 @@ from recorder.cast_diff import (
     segments,
     timeline_of,
 )
+from recorder.cast_reader import CastReadError, load_cast
 from recorder.loader import load_scenario
 from recorder.masks import compile_masks
 from recorder.record import record

@@ -14,7 +14,8 @@ import pyte
 import pytest
 
 from conftest import ROOT, scenario_text
-from player.play import find_marker, load_cast, output_before, timed_events
+from player.play import find_marker, output_before, timed_events
+from recorder.cast_reader import load_cast
 from recorder.loader import load_scenario
 from recorder.record import record
 
