@@ -102,13 +102,13 @@ class AutoPresenter:
 @contextlib.contextmanager
 def presenter_terminal(fd: int | None = None) -> Iterator[int | None]:
     """The presenter's keyboard in raw mode for the duration; None when stdin is no terminal."""
-    fd = sys.stdin.fileno() if fd is None else fd
     try:
+        fd = sys.stdin.fileno() if fd is None else fd
         if not os.isatty(fd):
             yield None
             return
         saved = termios.tcgetattr(fd)
-    except (OSError, ValueError, termios.error):
+    except (OSError, ValueError, termios.error):  # no real stdin (UnsupportedOperation too)
         yield None
         return
     try:

@@ -486,21 +486,11 @@ def _follow_live(sock: socket.socket, console: Console) -> int:
 
 
 def _wait_for_a_key() -> None:
-    import termios
-    import tty
+    from .keys import presenter_terminal
 
-    try:
-        fd = sys.stdin.fileno()
-    except (OSError, ValueError):  # no real stdin (io.UnsupportedOperation is a ValueError)
-        return
-    if not os.isatty(fd):
-        return
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setcbreak(fd)
-        os.read(fd, 16)
-    finally:
-        termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
+    with presenter_terminal() as fd:
+        if fd is not None:
+            os.read(fd, 16)
 
 
 def run_notes(path: Path, console: Console | None = None) -> int:

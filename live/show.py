@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -62,8 +61,7 @@ def _redactor(loaded: LoadedScenario) -> Redactor:
         _, secrets = resolve_env(loaded)
     except PrerequisiteError:
         secrets = []  # the run itself reports the missing variable
-    patterns = tuple(re.compile(p) for p in loaded.scenario.redact)
-    return Redactor(tuple(s for s in secrets if s), patterns)
+    return Redactor.of(secrets, loaded.scenario.redact)
 
 
 def load_safety_net(loaded: LoadedScenario, settings: ShowSettings) -> SafetyNet | None:

@@ -30,6 +30,11 @@ class Redactor:
     secrets: tuple[str, ...] = ()
     patterns: tuple[re.Pattern[str], ...] = ()
 
+    @classmethod
+    def of(cls, secrets: Iterable[str], patterns: Iterable[str]) -> Redactor:
+        """From a scenario's secret values and its `redact` regexes."""
+        return cls(tuple(s for s in secrets if s), tuple(re.compile(p) for p in patterns))
+
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         found: list[tuple[int, int, str]] = [
             (m.start(), m.end(), "") for m in INVISIBLE.finditer(text)

@@ -139,9 +139,7 @@ class Runner:
             self.values = {**{k: str(v) for k, v in base.scenario.vars.items()}, **self.values}
         if scenario.preflight is not None:
             self._check_machine()
-        self.redactor = Redactor(
-            tuple(s for s in secrets if s), tuple(re.compile(p) for p in scenario.redact)
-        )
+        self.redactor = Redactor.of(secrets, scenario.redact)
         result = ScenarioResult(
             name=self.loaded.name,
             path=str(self.loaded.path),
