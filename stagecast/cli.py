@@ -32,7 +32,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="stagecast", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="stagecast",
+        description="Terminal demos that must not fail on stage: YAML scenarios run in a real "
+        "shell, checked step by step, recorded as verified asciinema casts.",
+    )
     parser.add_argument("--version", action="version", version=f"stagecast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
