@@ -151,8 +151,8 @@ class _StepClock:
 
 def run_stagecast(steps: int, workdir: Path, own_ms: float) -> DriverResult:
     from recorder.errors import StagecastError
-    from recorder.loader import load_scenario
-    from recorder.rehearse import rehearse
+    from recorder.run.rehearse import rehearse
+    from recorder.scenario.loader import load_scenario
 
     out = DriverResult("stagecast rehearse", "StepResult.duration of each step")
     path = workdir / "driver_overhead.yaml"
@@ -239,7 +239,7 @@ def run_peer(steps: int, workdir: Path, own_ms: float) -> DriverResult:
         out.error = "`asciinema` is not on PATH nor next to this Python"
         return out
 
-    from recorder.session import INPUTRC
+    from recorder.shell.session import INPUTRC
 
     marks: list[float] = []
 

@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from recorder.loader import load_scenario  # noqa: E402
-from recorder.record import default_cast_path  # noqa: E402
-from recorder.rehearse import rehearse  # noqa: E402
+from recorder.run.record import default_cast_path  # noqa: E402
+from recorder.run.rehearse import rehearse  # noqa: E402
+from recorder.scenario.loader import load_scenario  # noqa: E402
 
 
 def cast_facts(path: Path) -> dict[str, float | int] | None:

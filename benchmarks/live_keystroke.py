@@ -76,7 +76,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run from a checkout without installing stagecast
 
-from recorder.session import INPUTRC  # noqa: E402 - needs the path above
+from recorder.shell.session import INPUTRC  # noqa: E402 - needs the path above
 
 VENV_BIN = Path(sys.executable).parent
 PEER = "doitlive"

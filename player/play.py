@@ -1,6 +1,6 @@
 """`stagecast play`: play an asciicast v1/v2 file with chapters (markers) as navigation.
 
-Built on asciinema 2.4.0: its reader loads the cast (`recorder.cast_reader`) and
+Built on asciinema 2.4.0: its reader loads the cast (`recorder.cast.reader`) and
 `Player.play` opens /dev/tty and puts it in raw mode; `ChapterPlayer._play` replaces the
 playback loop to add `q` (quit), `[` (previous marker, screen redrawn), `]` while playing,
 and starting at a marker.
@@ -21,7 +21,7 @@ from asciinema.asciicast import events as ev
 from asciinema.player import Player
 from asciinema.tty_ import read_blocking
 
-from recorder.cast_reader import Cast, CastReadError, Marker
+from recorder.cast.reader import Cast, CastReadError, Marker
 
 # Full reset (RIS): the screen, modes and attributes as a fresh terminal has them, before a redraw.
 RESET = "\x1bc"

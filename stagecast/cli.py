@@ -13,15 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from recorder import __version__
-from recorder.defaults import default_scenario
 from recorder.errors import StagecastError
-from recorder.loader import LoadedScenario, load_scenario
-from recorder.model import json_schema
-from recorder.progress import NullReporter, RichReporter, make_console
-from recorder.record import record
-from recorder.rehearse import rehearse
-from recorder.report import results_json, summary_line, write_junit
-from recorder.results import ScenarioResult
+from recorder.run.progress import NullReporter, RichReporter, make_console
+from recorder.run.record import record
+from recorder.run.rehearse import rehearse
+from recorder.run.report import results_json, summary_line, write_junit
+from recorder.run.results import ScenarioResult
+from recorder.scenario.defaults import default_scenario
+from recorder.scenario.loader import LoadedScenario, load_scenario
+from recorder.scenario.model import json_schema
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -295,8 +295,8 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     """0 all passed (and matched --baseline), 1 a check failed or a step differs from the
     baseline (with --repeat: any run failed; the budget is only reported), 2 bad input,
     130 interrupted."""
-    from recorder.cast_diff import print_diff
-    from recorder.rehearse import BaselineCheck, load_baseline, rehearsal_json, rehearse_once
+    from recorder.cast.diff import print_diff
+    from recorder.run.rehearse import BaselineCheck, load_baseline, rehearsal_json, rehearse_once
 
     if args.repeat is not None and args.repeat < 1:
         return _usage("--repeat takes a number of runs, 1 or more")
@@ -306,8 +306,8 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     # Every baseline is read before anything runs: an unreadable one is bad input (exit 2).
     baselines = [load_baseline(item, args.baseline) if args.baseline else None for item in loaded]
     if args.repeat is not None:
-        from recorder.rehearsal_stats import RepeatStats, print_stats, repeat_json
-        from recorder.rehearse import rehearse_series
+        from recorder.run.rehearsal_stats import RepeatStats, print_stats, repeat_json
+        from recorder.run.rehearse import rehearse_series
 
         def say(text: str) -> None:
             if not (args.quiet or args.json):
@@ -383,7 +383,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from recorder.recording_check import CastError, check, print_report, result_json
+    from recorder.recording_check.check import CastError, check, print_report, result_json
 
     (loaded,) = _load_all([args.file])
     try:
@@ -401,8 +401,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     """0 the casts show the same steps (identical, or different only in masked values; timing
     never counts), 1 a step changed, was added or removed, 2 bad input."""
-    from recorder.cast_diff import builtin_masks, diff_casts, diff_json, print_diff, scenario_masks
-    from recorder.cast_reader import CastReadError, load_cast
+    from recorder.cast.diff import builtin_masks, diff_casts, diff_json, print_diff, scenario_masks
+    from recorder.cast.reader import CastReadError, load_cast
 
     if not args.timing_threshold >= 0:
         return _usage("--timing-threshold takes a number of seconds, 0 or more")
@@ -426,7 +426,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_play(args: argparse.Namespace) -> int:
     """Exit 0 when played to the end or quit with q; Ctrl-C exits 130 (see main)."""
     from player.play import PlayError, list_chapters, play
-    from recorder.cast_reader import load_cast
+    from recorder.cast.reader import load_cast
 
     if args.speed <= 0 or (args.idle_limit is not None and args.idle_limit <= 0):
         return _usage("--speed and --idle-limit take a positive number")
@@ -450,8 +450,8 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 def cmd_live(args: argparse.Namespace) -> int:
     """0: every step passed live; 1: a step failed or fell back; 130: ended with Ctrl-Q."""
-    from live.keys import RevealWidth
-    from live.show import ShowSettings, run_show
+    from player.live.presenter_keys import RevealWidth
+    from player.live.show import ShowSettings, run_show
 
     try:
         reveal = RevealWidth.parse(args.reveal)
@@ -487,8 +487,8 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """0 clean, 1 a leak found (one line each, the value itself never printed), 2 bad input."""
-    from recorder.leak_scan import scan_files
-    from recorder.preflight import resolve_env
+    from recorder.cast.leak_scan import scan_files
+    from recorder.scenario.preflight import resolve_env
 
     secrets: list[str] = []
     if args.scenario is not None:
@@ -509,20 +509,20 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    from publish.upload import cmd_upload as run
+    from player.publish.upload import cmd_upload as run
 
     return run(args)
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    from publish.site import cmd_site as run
+    from player.publish.site import cmd_site as run
 
     return run(args)
 
 
 def cmd_notes(args: argparse.Namespace) -> int:
-    from live.notes import run_notes
-    from live.presenter import default_socket_path
+    from player.live.notes import run_notes
+    from player.live.presenter import default_socket_path
 
     return run_notes(args.socket or default_socket_path())
 

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from recorder.errors import PrerequisiteError, StagecastError
-from recorder.loader import LoadedScenario, load_scenario
-from recorder.preflight import ROOT
-from recorder.progress import NullReporter
-from recorder.rehearse import rehearse
-from recorder.results import ScenarioResult, StepResult
+from recorder.run.progress import NullReporter
+from recorder.run.rehearse import rehearse
+from recorder.run.results import ScenarioResult, StepResult
+from recorder.scenario.loader import LoadedScenario, load_scenario
+from recorder.scenario.preflight import ROOT
 
 try:  # pytest >= 9 has subtest reports built in: shown as SUBPASSED/SUBFAILED
     from _pytest.subtests import SubtestContext, SubtestReport

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from recorder.loader import load_scenario
-from recorder.record import record
-from recorder.rehearse import rehearse
-from recorder.results import ScenarioResult
+from recorder.run.record import record
+from recorder.run.rehearse import rehearse
+from recorder.run.results import ScenarioResult
+from recorder.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

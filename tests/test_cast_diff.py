@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, scenario_text
-from recorder.cast_diff import (
+from recorder.cast.diff import (
     START,
     builtin_masks,
     diff_casts,
@@ -18,11 +18,11 @@ from recorder.cast_diff import (
     segments,
     timeline_of,
 )
-from recorder.cast_reader import CastReadError, load_cast
-from recorder.loader import load_scenario
-from recorder.masks import compile_masks
-from recorder.record import record
-from recorder.rehearse import load_baseline, rehearse, rehearse_once
+from recorder.cast.reader import CastReadError, load_cast
+from recorder.run.record import record
+from recorder.run.rehearse import load_baseline, rehearse, rehearse_once
+from recorder.scenario.loader import load_scenario
+from recorder.scenario.masks import compile_masks
 
 PROMPT = "demo$ "
 
@@ -144,7 +144,7 @@ def test_a_step_renders_in_full_even_when_it_prints_more_than_a_screen() -> None
 
 
 def test_the_cast_writers_cast_and_a_file_read_the_same_way(tmp_path: Path) -> None:
-    from recorder.cast_writer import Cast
+    from recorder.cast.writer import Cast
 
     cast = Cast(40, 5)
     cast.output(0.0, PROMPT)
@@ -342,7 +342,7 @@ def test_rehearse_baseline_bad_input_runs_nothing(tmp_path: Path) -> None:
 
 
 def test_builtin_masks_are_all_of_them() -> None:
-    from recorder.masks import BUILTIN_MASKS
+    from recorder.scenario.masks import BUILTIN_MASKS
 
     assert [name for name, _ in builtin_masks()] == list(BUILTIN_MASKS)
 
@@ -361,8 +361,8 @@ def test_builtin_masks_are_all_of_them() -> None:
     ],
 )
 def test_builtin_masks_cover_volatile_lab_output(text: str, masked: str | None) -> None:
-    from recorder.cast_diff import builtin_masks
-    from recorder.masks import apply_masks
+    from recorder.cast.diff import builtin_masks
+    from recorder.scenario.masks import apply_masks
 
     result = apply_masks(text, builtin_masks())
     if masked is None:
@@ -372,7 +372,7 @@ def test_builtin_masks_cover_volatile_lab_output(text: str, masked: str | None) 
 
 
 def test_the_same_lines_in_another_order_are_cosmetic() -> None:
-    from recorder.cast_diff import Segment, _compare
+    from recorder.cast.diff import Segment, _compare
 
     old = Segment(1, "show", "switch a\n  port x\nswitch b\n  port y", 1.0)
     new = Segment(1, "show", "switch b\n  port y\nswitch a\n  port x", 1.0)

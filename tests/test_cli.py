@@ -132,7 +132,7 @@ def test_published_schema_file_is_current() -> None:
 
 def test_default_scenario_is_the_cni_lab_for_root_and_the_tour_otherwise(monkeypatch) -> None:
     from host_state import lab_skip_reason
-    from recorder.defaults import default_scenario
+    from recorder.scenario.defaults import default_scenario
 
     loaded, why = default_scenario(ROOT)
     if lab_skip_reason("ip", "jq", "ping", cni=True) is None:

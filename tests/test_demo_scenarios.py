@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from recorder.loader import LoadedScenario, load_scenario
-from recorder.model import Step
+from recorder.scenario.loader import LoadedScenario, load_scenario
+from recorder.scenario.model import Step
 
 SCENARIOS = ROOT / "scenarios"
 KIND = SCENARIOS / "kind"

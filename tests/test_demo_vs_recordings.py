@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import RECORDINGS, ROOT
-from recorder.loader import load_scenario
-from recorder.recording_check import FOUND_THRESHOLD, check
+from recorder.recording_check.check import FOUND_THRESHOLD, check
+from recorder.scenario.loader import load_scenario
 
 PAIRS = [("demo-1.1", "demo11.cast"), ("demo-1.2", "demo12.cast"), ("demo-2", "demo2.cast")]
 

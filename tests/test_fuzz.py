@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 from conftest import run_cli
 from recorder.errors import ScenarioError
-from recorder.loader import load_scenario
+from recorder.scenario.loader import load_scenario
 
 MAIN, MORE = "main.yaml", "more.yaml"
 CANARY = "CANARY"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, scenario_text, step
-from recorder.cluster import ClusterFixture, expected_nodes, plan
-from recorder.kube_model import Cluster, Preflight
-from recorder.loader import load_scenario
-from recorder.machine_preflight import machine_problems
-from recorder.rehearse import rehearse
+from recorder.kube.cluster import ClusterFixture, expected_nodes, plan
+from recorder.kube.machine_preflight import machine_problems
+from recorder.run.rehearse import rehearse
+from recorder.scenario.kube_model import Cluster, Preflight
+from recorder.scenario.loader import load_scenario
 
 
 @pytest.mark.parametrize(

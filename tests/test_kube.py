@@ -27,10 +27,10 @@ from kube_standin import (
     node,
     pod,
 )
-from recorder.kube import MISSING, KubeGateway, lookup
-from recorder.kube_model import KubeCheck, WaitFor
-from recorder.loader import load_scenario
-from recorder.rehearse import rehearse
+from recorder.kube.gateway import MISSING, KubeGateway, lookup
+from recorder.run.rehearse import rehearse
+from recorder.scenario.kube_model import KubeCheck, WaitFor
+from recorder.scenario.loader import load_scenario
 
 CRD_NAME = "network-attachment-definitions.k8s.cni.cncf.io"
 SAMPLEPOD_STATUS = network_status(

@@ -12,9 +12,9 @@ from asciinema.asciicast import open_from_url
 
 from conftest import ROOT, final_screen, run_cli
 from host_state import HostState, require_lab, scenario_variant
-from recorder.loader import load_scenario
-from recorder.record import record
-from recorder.rehearse import rehearse
+from recorder.run.record import record
+from recorder.run.rehearse import rehearse
+from recorder.scenario.loader import load_scenario
 
 SCENARIO = ROOT / "scenarios" / "lab" / "cni-from-zero.yaml"
 NEEDS = ("ip", "jq", "ping")

@@ -19,9 +19,9 @@ from asciinema.asciicast import open_from_url
 
 from conftest import ROOT, failures_of, final_screen
 from host_state import HostState, lab_lock, require_lab, scenario_variant
-from recorder.loader import load_scenario
-from recorder.record import record
-from recorder.rehearse import rehearse
+from recorder.run.record import record
+from recorder.run.rehearse import rehearse
+from recorder.scenario.loader import load_scenario
 
 SCENARIO = ROOT / "scenarios" / "lab" / "flannel-vxlan.yaml"
 PROGRAMS = ("ip", "bridge", "ping", "tcpdump", "jq")

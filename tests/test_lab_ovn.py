@@ -22,11 +22,11 @@ from asciinema.asciicast import open_from_url
 
 from conftest import ROOT, failures_of, final_screen
 from host_state import HostState, lab_lock, require_lab, scenario_variant
-from recorder.loader import load_scenario
-from recorder.progress import NullReporter
-from recorder.record import record
-from recorder.results import StepResult
-from recorder.runner import Runner
+from recorder.run.progress import NullReporter
+from recorder.run.record import record
+from recorder.run.results import StepResult
+from recorder.run.runner import Runner
+from recorder.scenario.loader import load_scenario
 
 SCENARIO = ROOT / "scenarios" / "lab" / "ovn-from-zero.yaml"
 LAB_GLOB = "/tmp/stagecast-lab-ovn.*"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import RECORDINGS, ROOT
-from recorder.leak_scan import Leak, scan_cast, scan_events, scan_files
+from recorder.cast.leak_scan import Leak, scan_cast, scan_events, scan_files
 
 SECRET = "hunter2-s3cret"
 PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIC5zCCAc+gAwIBAgIBADANBgkqhkiG9w0BAQsFADAV\n"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from live.audience import AudienceStream
-from live.keys import AutoPresenter, RevealWidth, split_keys
-from recorder.output_cleaner import REDACTED, Redactor
-from recorder.typing_model import TypingModel
+from player.live.audience import AudienceStream
+from player.live.presenter_keys import AutoPresenter, RevealWidth, split_keys
+from recorder.shell.output_cleaner import REDACTED, Redactor
+from recorder.shell.typing_model import TypingModel
 
 
 def stream(secrets: tuple[str, ...] = ()) -> tuple[AudienceStream, list[str]]:

@@ -8,8 +8,8 @@ import pytest
 
 from conftest import scenario_text, step
 from recorder.errors import ScenarioError
-from recorder.loader import load_scenario
-from recorder.rehearse import rehearse
+from recorder.run.rehearse import rehearse
+from recorder.scenario.loader import load_scenario
 
 
 def test_includes_splice_steps_in_order_and_change_the_hash(tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ import pytest
 
 from conftest import ROOT, scenario_text
 from player.play import find_marker, output_before, timed_events
-from recorder.cast_reader import load_cast
-from recorder.loader import load_scenario
-from recorder.record import record
+from recorder.cast.reader import load_cast
+from recorder.run.record import record
+from recorder.scenario.loader import load_scenario
 
 SCENARIO = """
 steps:

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from live.notes import NotesState, clock, run_notes, schedule
-from live.presenter import (
+from player.live.notes import NotesState, clock, run_notes, schedule
+from player.live.presenter import (
     PresenterChannel,
     PresenterError,
     default_socket_path,

@@ -6,9 +6,9 @@ import io
 
 from rich.console import Console
 
-from recorder.loader import load_scenario
-from recorder.progress import RichReporter, make_console
-from recorder.rehearse import rehearse
+from recorder.run.progress import RichReporter, make_console
+from recorder.run.rehearse import rehearse
+from recorder.scenario.loader import load_scenario
 
 BODY = "steps:\n  - run: echo one\n    marker: First\n  - run: 'false'\n    marker: Second\n"
 

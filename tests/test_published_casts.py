@@ -9,8 +9,8 @@ import pytest
 from asciinema.asciicast import open_from_url
 
 from conftest import ROOT
-from recorder.loader import load_scenario
-from recorder.record import default_cast_path
+from recorder.run.record import default_cast_path
+from recorder.scenario.loader import load_scenario
 
 CASTS = sorted(p for p in (ROOT / "casts").glob("*.cast") if ".failed." not in p.name)
 SCENARIOS = {

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import RECORDINGS, run_cli, scenario_text
-from recorder.loader import load_scenario
-from recorder.recording_check import CastError, check, read_cast, recorded_commands
+from recorder.recording_check.check import CastError, check, read_cast, recorded_commands
+from recorder.scenario.loader import load_scenario
 
 STATUS = '[0] 0:bash*  "host" 12:0{} 01-Jan-25'
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli, scenario_text
-from recorder.loader import load_scenario
-from recorder.rehearsal_stats import RepeatStats, percentile, step_stats, typing_time
-from recorder.results import ScenarioResult, StepResult
-from recorder.typing_model import TypingModel
+from recorder.run.rehearsal_stats import RepeatStats, percentile, step_stats, typing_time
+from recorder.run.results import ScenarioResult, StepResult
+from recorder.scenario.loader import load_scenario
+from recorder.shell.typing_model import TypingModel
 
 # Fails on the 2nd run only: a counter file in the scenario's directory (the shell's cwd).
 FLAKY = """\

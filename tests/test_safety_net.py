@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from conftest import ROOT, scenario_text
-from live.safety_net import SafetyNet, SafetyNetError
-from recorder.loader import LoadedScenario, load_scenario
+from player.live.safety_net import SafetyNet, SafetyNetError
+from recorder.scenario.loader import LoadedScenario, load_scenario
 
 TOUR_CAST = ROOT / "casts" / "tour.cast"
 TOUR_YAML = ROOT / "scenarios" / "tour.yaml"

@@ -170,7 +170,7 @@ def test_terminal_size_term_and_no_bracketed_paste(run_rehearse) -> None:
 
 
 def test_rehearse_never_waits_for_the_typing_model(run_rehearse, monkeypatch) -> None:
-    from recorder import typing_model
+    from recorder.shell import typing_model
 
     def boom(self, text):  # pragma: no cover - must not be called
         raise AssertionError("rehearse must type with no delay")

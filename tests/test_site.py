@@ -16,8 +16,8 @@ import pytest
 
 from chromium_cdp import Chromium, find_chromium, png_colours
 from conftest import ROOT
-from publish import site
-from publish.site import (
+from player.publish import site
+from player.publish.site import (
     PLAYER_FILES,
     PLAYER_INTEGRITY,
     PLAYER_VERSION,
@@ -215,8 +215,9 @@ def test_cmd_site_prints_the_index(tmp_path: Path, fake_player: Path, capsys) ->
 def test_site_assets_are_packaged() -> None:
     """`pip install .` (not editable) ships only what package-data names."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    patterns = config["tool"]["setuptools"].get("package-data", {}).get("publish", [])
-    assets = [p.name for p in (ROOT / "publish").iterdir() if p.suffix in (".html", ".css")]
+    patterns = config["tool"]["setuptools"].get("package-data", {}).get("player.publish", [])
+    folder = ROOT / "player" / "publish"
+    assets = [p.name for p in folder.iterdir() if p.suffix in (".html", ".css")]
     assert assets
     for name in assets:
         assert any(Path(name).match(pattern) for pattern in patterns), name

@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from conftest import RECORDINGS
-from recorder.typing_model import TypingModel
+from recorder.shell.typing_model import TypingModel
 
 COMMAND = 'kubectl get pods -n kube-system -o wide | grep -E "flannel|coredns"'
 

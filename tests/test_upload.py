@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from publish import upload as upload_module
-from publish.upload import UploadError, cmd_upload, upload
+from player.publish import upload as upload_module
+from player.publish.upload import UploadError, cmd_upload, upload
 
 INSTALL_ID = "7c3f0d5e-1b2a-4c8d-9e6f-0a1b2c3d4e5f"
 USER = "presenter"

@@ -1,0 +1,336 @@
+"""`stagecast site CASTS_DIR -o OUT_DIR`: a static site of casts that opens from file://.
+
+One page per cast (the player, the cast inline, a chapter list that seeks to each marker)
+and an index page. asciinema-player comes from npm at a pinned version and integrity,
+installed once into a cache dir; its bundle and stylesheet are copied into OUT/vendor/.
+No page loads anything from the network. Same input, same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import Any
+from urllib.parse import quote
+
+from recorder.errors import CommandError
+
+PLAYER_PACKAGE = "asciinema-player"
+PLAYER_VERSION = "3.18.0"  # the latest 3.x on npm when pinned
+# npm's dist.integrity for that version: a changed tarball is refused, not published.
+PLAYER_INTEGRITY = (
+    "sha512-5gpt2ipFcy4NKmgkv+c/QXnJ9zMicxqWROCOuJqgwwtiYKM8Qe9hn"
+    "DOvfqke5bW6M2DW/seO3uQYkQ0xeUUVtw=="
+)
+# package file -> OUT/vendor/ name; the licence travels with the code it covers.
+PLAYER_FILES = {
+    "dist/bundle/asciinema-player.min.js": "asciinema-player.min.js",
+    "dist/bundle/asciinema-player.css": "asciinema-player.css",
+    "LICENSE": "asciinema-player.LICENSE",
+}
+NPM_TIMEOUT = 300
+DEFAULT_IDLE_TIME_LIMIT = 2.0
+INDEX_TITLE = "stagecast demos"
+ASSETS = Path(__file__).resolve().parent
+
+
+class SiteError(CommandError):
+    """One line; exit 2 for bad input or a missing prerequisite, 1 when a build step failed."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message, exit_code)
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    pages: list[Path]  # the index first, then one page per cast
+    player_version: str
+
+    @property
+    def index(self) -> Path:
+        return self.pages[0]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    index: int  # 0-based, as player.seek({marker: i}) counts
+    time: float  # on the player's timeline (idle gaps capped)
+    label: str
+
+
+@dataclass(frozen=True)
+class CastPage:
+    source: Path
+    page: str  # file name of its page in OUT
+    text: str  # the cast file, embedded as is
+    title: str
+    duration: float  # on the player's timeline
+    chapters: list[Chapter]
+    verified: bool
+    idle_time_limit: float
+
+
+# --- reading casts ---------------------------------------------------------------------
+
+
+def find_casts(casts_dir: Path) -> list[Path]:
+    """Every *.cast in the dir, by name; failed attempts and temp files are not demos."""
+    if not casts_dir.is_dir():
+        raise SiteError(f"{casts_dir}: not a directory")
+    casts = sorted(
+        p
+        for p in casts_dir.glob("*.cast")
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".failed.cast")
+    )
+    if not casts:
+        raise SiteError(f"{casts_dir}: no casts (*.cast) to publish")
+    return casts
+
+
+def read_cast_page(path: Path, page: str) -> CastPage:
+    from recorder.cast.reader import CastReadError, load_cast  # asciinema's, v1 and v2
+
+    try:
+        cast = load_cast(path)
+        text = path.read_text(encoding="utf-8")
+    except (CastReadError, OSError, UnicodeError) as exc:
+        raise SiteError(f"{path}: not an asciicast v1/v2 file") from exc
+    if not cast.events:
+        raise SiteError(f"{path}: the cast has no events")
+    limit = _idle_limit(cast.header.get("idle_time_limit"))
+    times = player_times([t for t, _, _ in cast.events], limit)
+    chapters = [
+        Chapter(n, times[i], label)
+        for n, i, label in _markers([(code, data) for _, code, data in cast.events])
+    ]
+    provenance = cast.header.get("stagecast")
+    title = cast.header.get("title")
+    return CastPage(
+        source=path,
+        page=page,
+        text=text,
+        title=title if isinstance(title, str) and title.strip() else path.stem,
+        duration=times[-1],
+        chapters=chapters,
+        verified=isinstance(provenance, dict) and provenance.get("verified") is True,
+        idle_time_limit=limit,
+    )
+
+
+def _markers(events: list[tuple[str, str]]) -> list[tuple[int, int, str]]:
+    found = [(i, data) for i, (code, data) in enumerate(events) if code == "m"]
+    return [(n, i, label) for n, (i, label) in enumerate(found)]
+
+
+def _idle_limit(value: Any) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return float(value) if ok else DEFAULT_IDLE_TIME_LIMIT
+
+
+def player_times(times: list[float], idle_time_limit: float) -> list[float]:
+    """Event times as asciinema-player shows them: every gap (the first one too) longer than
+    the idle limit is cut to it, as its timeLimiter does, so chapter times match the bar."""
+    shifted, previous, shift = [], 0.0, 0.0
+    for t in times:
+        shift += max(0.0, t - previous - idle_time_limit)
+        previous = t
+        shifted.append(t - shift)
+    return shifted
+
+
+def page_names(casts: list[Path]) -> list[str]:
+    """NAME.cast -> NAME.html; a cast named index gets index-cast.html."""
+    return [f"{p.stem}-cast.html" if p.stem == "index" else f"{p.stem}.html" for p in casts]
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def script_json(value: Any) -> str:
+    """JSON that is safe inside <script>: `<`, `>` and `&` only occur in strings, where
+    \\u escapes mean the same, so no `</script>` or `<!--` can end or bend the element."""
+    text = json.dumps(value, ensure_ascii=True, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def fmt_time(seconds: float) -> str:
+    total = int(seconds + 0.5)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _npt(seconds: float) -> str:
+    minutes, secs = divmod(max(seconds, 0.0), 60)
+    return f"npt:{int(minutes)}:{secs:06.3f}"
+
+
+def poster_time(cast: CastPage) -> float:
+    """The end of the first chapter: its command and output are on screen. Without a second
+    marker, the end of the cast."""
+    return cast.chapters[1].time if len(cast.chapters) > 1 else cast.duration
+
+
+def player_options(cast: CastPage) -> dict[str, Any]:
+    return {
+        "fit": "width",
+        "idleTimeLimit": cast.idle_time_limit,
+        "poster": _npt(poster_time(cast)),
+        "preload": True,
+    }
+
+
+def _template(name: str) -> Template:
+    return Template((ASSETS / name).read_text(encoding="utf-8"))
+
+
+def _badge(verified: bool) -> str:
+    if verified:
+        return '<span class="badge verified" title="every check passed">verified</span>'
+    return '<span class="badge unverified" title="not a verified recording">unverified</span>'
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def render_chapters(chapters: list[Chapter]) -> str:
+    if not chapters:
+        return '<p class="no-chapters">This cast has no chapters.</p>'
+    items = [
+        f'<li><button type="button" data-marker="{c.index}">'
+        f'<span class="time">{fmt_time(c.time)}</span> '
+        f'<span class="label">{html.escape(c.label)}</span></button></li>'
+        for c in chapters
+    ]
+    return '<ol id="chapters">\n' + "\n".join(items) + "\n</ol>"
+
+
+def render_page(cast: CastPage) -> str:
+    return _template("page_template.html").substitute(
+        title=html.escape(cast.title),
+        badge=_badge(cast.verified),
+        duration=fmt_time(cast.duration),
+        chapter_count=_plural(len(cast.chapters), "chapter"),
+        file=html.escape(cast.source.name),
+        chapters=render_chapters(cast.chapters),
+        cast_json=script_json(cast.text),
+        options_json=script_json(player_options(cast)),
+    )
+
+
+def render_index(casts: list[CastPage], player_version: str = PLAYER_VERSION) -> str:
+    rows = [
+        f'<tr><td><a href="{html.escape(quote(c.page))}">{html.escape(c.title)}</a>'
+        f"<br><code>{html.escape(c.source.name)}</code></td>"
+        f'<td class="num">{fmt_time(c.duration)}</td>'
+        f'<td class="num">{len(c.chapters)}</td>'
+        f"<td>{_badge(c.verified)}</td></tr>"
+        for c in casts
+    ]
+    return _template("index_template.html").substitute(
+        title=html.escape(INDEX_TITLE),
+        player_version=html.escape(player_version),
+        rows="\n".join(rows),
+    )
+
+
+# --- the player from npm ---------------------------------------------------------------
+
+
+def npm_prefix() -> Path:
+    """$XDG_CACHE_HOME/stagecast/npm/asciinema-player-VERSION (else ~/.cache/...)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "stagecast" / "npm" / f"{PLAYER_PACKAGE}-{PLAYER_VERSION}"
+
+
+def installed_player(prefix: Path) -> Path | None:
+    """The package dir if the pinned version (and tarball) is installed there, complete."""
+    package = prefix / "node_modules" / PLAYER_PACKAGE
+    try:
+        version = json.loads((package / "package.json").read_text(encoding="utf-8"))["version"]
+        lock = json.loads((prefix / "node_modules" / ".package-lock.json").read_text("utf-8"))
+        integrity = lock["packages"][f"node_modules/{PLAYER_PACKAGE}"]["integrity"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    complete = all((package / name).is_file() for name in PLAYER_FILES)
+    ok = version == PLAYER_VERSION and integrity == PLAYER_INTEGRITY and complete
+    return package if ok else None
+
+
+def ensure_player(prefix: Path | None = None) -> Path:
+    """The pinned asciinema-player package, installed with npm on first use."""
+    prefix = prefix or npm_prefix()
+    found = installed_player(prefix)
+    if found:
+        return found
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SiteError("npm not found: install it (Debian/Ubuntu: apt-get install npm)")
+    spec = f"{PLAYER_PACKAGE}@{PLAYER_VERSION}"
+    prefix.mkdir(parents=True, exist_ok=True)
+    command = [npm, "install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund"]
+    command += ["--loglevel=error", "--prefix", str(prefix), spec]
+    env = {**os.environ, "npm_config_update_notifier": "false"}
+    try:
+        done = subprocess.run(
+            command, cwd=prefix, env=env, capture_output=True, text=True, timeout=NPM_TIMEOUT
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SiteError(f"npm install {spec}: no result after {NPM_TIMEOUT}s", 1) from exc
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        why = lines[-1].strip() if lines else f"exit {done.returncode}"
+        raise SiteError(f"npm install {spec} failed: {why}", 1)
+    found = installed_player(prefix)
+    if found is None:
+        raise SiteError(
+            f"npm install {spec}: {prefix} does not hold version {PLAYER_VERSION} "
+            "with the pinned integrity",
+            1,
+        )
+    return found
+
+
+# --- the site --------------------------------------------------------------------------
+
+
+def build_site(casts_dir: Path, out: Path) -> SiteResult:
+    """Write OUT/index.html, OUT/NAME.html per cast, OUT/site.css and OUT/vendor/."""
+    sources = find_casts(casts_dir)
+    casts = [read_cast_page(p, name) for p, name in zip(sources, page_names(sources), strict=True)]
+    package = ensure_player()
+    try:
+        vendor = out / "vendor"
+        vendor.mkdir(parents=True, exist_ok=True)
+        for name, target in PLAYER_FILES.items():
+            shutil.copyfile(package / name, vendor / target)
+        shutil.copyfile(ASSETS / "site.css", out / "site.css")
+        pages = [out / c.page for c in casts]
+        for cast, page in zip(casts, pages, strict=True):
+            _write(page, render_page(cast))
+        index = out / "index.html"
+        _write(index, render_index(casts))
+    except OSError as exc:
+        raise SiteError(f"{out}: cannot write the site: {exc}", 1) from exc
+    return SiteResult(pages=[index, *pages], player_version=PLAYER_VERSION)
+
+
+def _write(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    """CLI glue: one line naming the index; errors reach main() as SiteError."""
+    result = build_site(args.casts_dir, args.output)
+    casts = len(result.pages) - 1
+    print(f"{result.index}: {_plural(casts, 'cast')} (asciinema-player {result.player_version})")
+    return 0

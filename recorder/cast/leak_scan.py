@@ -1,0 +1,374 @@
+"""Leak scan: secrets, credentials and host/cwd escape sequences found in a cast.
+
+A verified cast is scanned before it is published, and `stagecast scan` scans any cast.
+
+The "o" events and the "i" events are each scanned as one stream, so a secret split across
+output chunks is still one string; each stream is scanned as written and with its escape
+sequences removed, so colour codes between a secret's characters do not hide it. A match is
+reported at the event where it starts. Markers and every string in the header (keys too) are
+scanned on their own. Excerpts never show a sensitive value: it is replaced by `***`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from recorder.shell.output_cleaner import ANSI
+
+MASK = "***"
+MIN_SECRET_LEN = 4  # shorter declared values would match ordinary text everywhere
+CONTEXT_CHARS = 20  # visible characters of the same line shown before a match
+CONTEXT_WINDOW = 200  # raw characters looked at to find them (escape codes included)
+STREAMS = ("o", "i")  # scanned as whole streams; "m" markers are scanned one by one
+
+# What a token looks like: base64, base64url, JWT and opaque-token characters.
+_TOKEN = r"[A-Za-z0-9._~+/=-]{16,}"
+KUBE_TOKEN = re.compile(
+    r"(?<![\w-])(?P<k>(?:(?:id|refresh|access)-)?token[\"']?[ \t]*:[ \t]*[\"']?"
+    r"|--token(?:=|[ \t]+))"
+    rf"(?P<v>{_TOKEN})",
+    re.IGNORECASE,
+)
+KUBE_DATA = re.compile(
+    r"(?<![\w-])(?P<k>(?P<name>client-key-data|client-certificate-data"
+    r"|certificate-authority-data)[\"']?[ \t]*:[ \t]*[\"']?)"
+    r"(?P<v>[A-Za-z0-9+/]{16,}={0,2})"
+)
+# base64 of "-----BEGIN"; at least 32 characters, so a lone prefix in a grep is not a leak.
+PEM_PREFIX = "LS0tLS1CRUdJTi"
+PEM64 = re.compile(rf"(?<![A-Za-z0-9+/]){PEM_PREFIX}[A-Za-z0-9+/]{{18,}}={{0,2}}")
+BEARER = re.compile(rf"(?<![\w-])(?P<k>bearer[ \t]+)(?P<v>{_TOKEN})", re.IGNORECASE)
+JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+_OSC_END = r"(?:\x07|\x1b\\|\x9c)"
+OSC7 = re.compile(rf"(?P<k>\x1b\]7;(?:file://)?)(?P<v>[^\x07\x1b\x9c]*){_OSC_END}")
+# Only OSC 1337 codes that carry a value (RemoteHost=, CurrentDir=, SetUserVar=...):
+# a bare SetMark tells nothing about the machine.
+OSC1337 = re.compile(rf"(?P<k>\x1b\]1337;[A-Za-z]*=)(?P<v>[^\x07\x1b\x9c]*){_OSC_END}")
+# What the stripped view removes: escape sequences and the shift/NUL bytes of `tput sgr0`.
+STRIP = re.compile(ANSI.pattern + r"|[\x00\x0e\x0f]")
+_PEM_LABEL = re.compile(r"-----BEGIN [A-Z0-9 ]+(?:-----)?")
+
+
+@dataclass(frozen=True)
+class Leak:
+    kind: str  # secret, kubeconfig-token, client-key, certificate, bearer-token, ...
+    where: str  # "header.<dotted.key>" or "event <n> (<t>s)", n the 1-based event number
+    excerpt: str  # one line; the sensitive value itself is masked
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.kind}: {self.excerpt}"
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int  # in the scanned text
+    end: int
+    kind: str
+    shown: str  # the match with its sensitive part masked
+
+
+# --- detection -------------------------------------------------------------------------
+
+
+def _plausible_token(value: str) -> bool:
+    """A real token has digits or mixed case; `token: serviceaccount-name` does not."""
+    if value.startswith(("/", "./", "~/")) and value.count("/") >= 2 and "=" not in value:
+        return False  # a path (tokenFile: /var/run/secrets/...), not a token
+    has_digit = any(c.isdigit() for c in value)
+    mixed = any(c.isupper() for c in value) and any(c.islower() for c in value)
+    return has_digit or mixed
+
+
+def _pem_kind(run: str) -> tuple[str, str]:
+    """The kind of a base64 PEM fragment and its decoded (public) BEGIN label."""
+    head = run[: len(run[:64]) // 4 * 4]
+    try:
+        decoded = base64.b64decode(head).decode("latin-1")
+    except (binascii.Error, ValueError):
+        decoded = ""
+    label_match = _PEM_LABEL.search(decoded)
+    label = label_match.group(0).rstrip() if label_match else "-----BEGIN"
+    return ("client-key" if "PRIVATE" in label else "certificate"), label
+
+
+def _pattern_hits(text: str, with_osc: bool) -> Iterator[_Hit]:
+    for m in KUBE_TOKEN.finditer(text):
+        if _plausible_token(m["v"]):
+            yield _Hit(m.start("k"), m.end(), "kubeconfig-token", m["k"] + MASK)
+    for m in KUBE_DATA.finditer(text):
+        kind = "client-key" if m["name"] == "client-key-data" else "certificate"
+        yield _Hit(m.start("k"), m.end(), kind, m["k"] + MASK)
+    for m in PEM64.finditer(text):
+        kind, label = _pem_kind(m.group(0))
+        yield _Hit(m.start(), m.end(), kind, f"{PEM_PREFIX}{MASK} (base64 of '{label}')")
+    for m in BEARER.finditer(text):
+        if _plausible_token(m["v"]):
+            yield _Hit(m.start("k"), m.end(), "bearer-token", m["k"] + MASK)
+    for m in JWT.finditer(text):
+        yield _Hit(m.start(), m.end(), "bearer-token", f"eyJ{MASK} (a JWT)")
+    for m in PRIVATE_KEY.finditer(text):
+        yield _Hit(m.start(), m.end(), "private-key", m.group(0))
+    if with_osc:  # the stripped view has no escape sequences left to find
+        for kind, pattern in (("osc-7", OSC7), ("osc-1337", OSC1337)):
+            for m in pattern.finditer(text):
+                yield _Hit(m.start(), m.end(), kind, m["k"] + (MASK if m["v"] else ""))
+
+
+def _secret_hits(text: str, secrets: Sequence[str]) -> Iterator[_Hit]:
+    for secret in secrets:
+        start = text.find(secret)
+        while start != -1:
+            yield _Hit(start, start + len(secret), "secret", MASK)
+            start = text.find(secret, start + 1)
+
+
+def _strip(raw: str) -> tuple[str, list[int], list[int]]:
+    """`raw` without escape sequences, and the segments that map it back onto `raw`."""
+    kept: list[str] = []
+    seg_stripped: list[int] = []
+    seg_raw: list[int] = []
+    pos = length = 0
+    for m in STRIP.finditer(raw):
+        if m.start() > pos:
+            seg_stripped.append(length)
+            seg_raw.append(pos)
+            kept.append(raw[pos : m.start()])
+            length += m.start() - pos
+        pos = m.end()
+    if pos < len(raw):
+        seg_stripped.append(length)
+        seg_raw.append(pos)
+        kept.append(raw[pos:])
+    return "".join(kept), seg_stripped, seg_raw
+
+
+def _hits(raw: str, secrets: Sequence[str]) -> list[_Hit]:
+    """Every match in `raw` and in its stripped view, in `raw`'s coordinates, deduplicated."""
+    hits = [*_pattern_hits(raw, True), *_secret_hits(raw, secrets)]
+    stripped, seg_stripped, seg_raw = _strip(raw)
+    if stripped != raw:
+
+        def to_raw(i: int) -> int:
+            k = bisect.bisect_right(seg_stripped, i) - 1
+            return seg_raw[k] + (i - seg_stripped[k])
+
+        for hit in [*_pattern_hits(stripped, False), *_secret_hits(stripped, secrets)]:
+            hits.append(replace(hit, start=to_raw(hit.start), end=to_raw(hit.end - 1) + 1))
+    return _dedupe(hits)
+
+
+def _dedupe(hits: list[_Hit]) -> list[_Hit]:
+    """One report per place: a match inside another (a JWT after `Bearer`, the same secret
+    seen in both views) is left out."""
+    kept: list[_Hit] = []
+    reach = -1
+    for hit in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
+        if hit.end <= reach:
+            continue
+        kept.append(hit)
+        reach = hit.end
+    return kept
+
+
+# --- excerpts --------------------------------------------------------------------------
+
+
+def _printable(text: str) -> str:
+    """One line: control characters and line separators escaped."""
+    return "".join(
+        ch if ch.isprintable() else ascii(ch)[1:-1] if ord(ch) > 0xFF else f"\\x{ord(ch):02x}"
+        for ch in text
+    )
+
+
+def _context(raw: str, hit: _Hit, hits: list[_Hit]) -> str:
+    """The visible end of the line before `hit`, with every other match masked."""
+    lo = max(0, hit.start - CONTEXT_WINDOW)
+    pieces: list[str] = []
+    pos = lo
+    for other in hits:
+        if other.end <= pos or other.start >= hit.start:
+            continue
+        pieces.append(raw[pos : max(pos, other.start)])
+        pieces.append(MASK)
+        pos = other.end
+    pieces.append(raw[pos : hit.start] if pos < hit.start else "")
+    visible = STRIP.sub("", "".join(pieces))
+    line = re.split(r"[\r\n]", visible)[-1]
+    if len(line) > CONTEXT_CHARS:
+        line = "…" + line[-CONTEXT_CHARS:]
+    return _printable(line)
+
+
+def _excerpt(raw: str, hit: _Hit, hits: list[_Hit]) -> str:
+    return _context(raw, hit, hits) + _printable(hit.shown)
+
+
+# --- header and events -----------------------------------------------------------------
+
+
+def _usable_secrets(secrets: Sequence[str]) -> list[str]:
+    # Longest first, so a secret inside a longer one is reported as the longer one.
+    return sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LEN}, key=len, reverse=True)
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string in a header, keys included, with its dotted path."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}"
+            if isinstance(key, str):
+                yield where, key
+            yield from _walk(item, where)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{path}.{i}")
+    elif isinstance(value, str):
+        yield path, value
+
+
+def _scan_header(header: dict[str, Any], secrets: Sequence[str]) -> list[Leak]:
+    leaks: list[Leak] = []
+    for where, text in _walk(header, "header"):
+        hits = _hits(text, secrets)
+        leaks += [Leak(hit.kind, where, _excerpt(text, hit, hits)) for hit in hits]
+    return leaks
+
+
+def _event_where(n: int, t: float) -> str:
+    return f"event {n} ({t:.3f}s)"
+
+
+def scan_events(
+    header: dict[str, Any],
+    events: Iterable[tuple[float, str, str]],
+    secrets: Sequence[str] = (),
+) -> list[Leak]:
+    """Leaks in a cast's header and events (t, code, data); header leaks first, then events
+    in order."""
+    secrets = _usable_secrets(secrets)
+    leaks = _scan_header(header, secrets)
+    events = [(float(t), str(code), str(data)) for t, code, data, *_ in events]
+    found: list[tuple[int, int, Leak]] = []  # (event index, position) for ordering
+    for code in STREAMS:
+        indexes = [i for i, e in enumerate(events) if e[1] == code]
+        text = "".join(events[i][2] for i in indexes)
+        starts: list[int] = []
+        length = 0
+        for i in indexes:
+            starts.append(length)
+            length += len(events[i][2])
+        hits = _hits(text, secrets)
+        for hit in hits:
+            i = indexes[bisect.bisect_right(starts, hit.start) - 1]
+            where = _event_where(i + 1, events[i][0])
+            found.append((i, hit.start, Leak(hit.kind, where, _excerpt(text, hit, hits))))
+    for i, (t, code, data) in enumerate(events):
+        if code == "m":
+            hits = _hits(data, secrets)
+            found += [
+                (i, h.start, Leak(h.kind, _event_where(i + 1, t), _excerpt(data, h, hits)))
+                for h in hits
+            ]
+    return leaks + [leak for _, _, leak in sorted(found, key=lambda f: (f[0], f[1]))]
+
+
+# --- files -----------------------------------------------------------------------------
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _v2_events(path: Path, lines: list[str]) -> Iterator[tuple[float, str, str]]:
+    for lineno, line in enumerate(lines, 2):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{lineno}: not an asciicast event ({exc.msg})") from None
+        if not _is_event(event):
+            raise ValueError(f"{path}:{lineno}: not an asciicast event: [time, code, data]")
+        yield float(event[0]), event[1], event[2]
+
+
+def _is_event(event: Any) -> bool:
+    return (
+        isinstance(event, list)
+        and len(event) >= 3
+        and isinstance(event[0], int | float)
+        and not isinstance(event[0], bool)
+        and isinstance(event[1], str)
+        and isinstance(event[2], str)
+    )
+
+
+def _v1_events(path: Path, stdout: list[Any]) -> list[tuple[float, str, str]]:
+    events: list[tuple[float, str, str]] = []
+    t = 0.0
+    for n, frame in enumerate(stdout, 1):
+        valid = isinstance(frame, list) and len(frame) >= 2
+        if not (valid and _is_event([frame[0], "o", frame[1]])):
+            raise ValueError(f"{path}: stdout frame {n} is not [delay, data]")
+        t += float(frame[0])
+        events.append((t, "o", frame[1]))
+    return events
+
+
+def read_cast(path: Path) -> tuple[dict[str, Any], list[tuple[float, str, str]]]:
+    """A v1 or v2 cast's whole header and its events with absolute times, or ValueError.
+
+    Not `cast_reader.load_cast`: asciinema's v1 reader keeps only a few header keys, and a
+    leak may hide in any of them."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the file: {_one_line(exc)}") from None
+    lines = text.split("\n")
+    try:
+        first = json.loads(lines[0])
+    except json.JSONDecodeError:
+        first = None
+    if isinstance(first, dict) and first.get("version") == 2:
+        return first, list(_v2_events(path, lines[1:]))
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict) and whole.get("version") == 1:
+        stdout = whole.get("stdout")
+        if not isinstance(stdout, list):
+            raise ValueError(f"{path}: an asciicast v1 file without a stdout list")
+        header = {key: value for key, value in whole.items() if key != "stdout"}
+        return header, _v1_events(path, stdout)
+    raise ValueError(f"{path}: not an asciicast v1/v2 file")
+
+
+def scan_cast(path: Path, secrets: Sequence[str] = ()) -> list[Leak]:
+    """Leaks in a v1/v2 cast file; ValueError with a one-line message if it cannot be read."""
+    header, events = read_cast(path)
+    return scan_events(header, events, secrets)
+
+
+def scan_files(
+    paths: Sequence[Path], secrets: Sequence[str] = ()
+) -> tuple[list[tuple[Path, Leak]], list[str]]:
+    """Leaks in each file, and one-line errors for the files that cannot be read."""
+    leaks: list[tuple[Path, Leak]] = []
+    errors: list[str] = []
+    for path in paths:
+        try:
+            leaks += [(Path(path), leak) for leak in scan_cast(Path(path), secrets)]
+        except ValueError as exc:
+            errors.append(_one_line(exc))
+    return leaks, errors

@@ -1,0 +1,133 @@
+"""`stagecast record`: run at human speed, then publish a verified cast or keep the old one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from recorder.cast.leak_scan import Leak, scan_events
+from recorder.cast.provenance import now_iso, stagecast_version, tool_version
+from recorder.cast.writer import (
+    Cast,
+    failed_paths,
+    publish_atomically,
+    remove_stale_temps,
+    write_text_atomically,
+)
+from recorder.scenario.loader import LoadedScenario
+from recorder.scenario.preflight import ROOT
+
+from .progress import Reporter
+from .report import failure_report
+from .results import ScenarioResult
+from .runner import Runner
+
+CAST_ENV = {"TERM": "xterm-256color", "SHELL": "/bin/bash"}
+
+
+def default_cast_path(loaded: LoadedScenario) -> Path:
+    """casts/NAME.cast, where scenarios/lab/x.yaml is named lab-x (and tour.yaml, tour)."""
+    parts = loaded.path.resolve().with_suffix("").parts
+    if "scenarios" in parts:
+        parts = parts[len(parts) - parts[::-1].index("scenarios") :]
+        return Path("casts") / f"{'-'.join(parts)}.cast"
+    return Path("casts") / f"{loaded.name}.cast"
+
+
+def record(
+    loaded: LoadedScenario,
+    output: Path | None = None,
+    reporter: Reporter | None = None,
+    *,
+    cps: float | None = None,
+    keep_cluster: bool = False,
+) -> ScenarioResult:
+    """Record `loaded`; `cps` overrides the scenario's typing speed (the think pause too)."""
+    target = output or default_cast_path(loaded)
+    started_at = int(time.time())
+    runner = Runner(loaded, "record", reporter, cps=cps, keep_cluster=keep_cluster)
+    result = runner.run()
+    cast = runner.cast
+    cast.metadata = _metadata(loaded, result, runner, started_at)
+    remove_stale_temps(target)
+    leaks = cast_leaks(cast, runner.redactor.secrets) if result.passed else []
+    if leaks:
+        _refuse_leaky_cast(result, runner, target, leaks)
+    elif result.passed:
+        publish_atomically(cast, target)
+        result.cast_path = target
+        for stale in failed_paths(target):  # an old failure no longer describes this cast
+            stale.unlink(missing_ok=True)
+    else:
+        failed_cast, report = failed_paths(target)
+        publish_atomically(cast, failed_cast)
+        write_text_atomically(runner.redactor.clean_text(failure_report(result)), report)
+        result.failed_cast_path, result.report_path = failed_cast, report
+    return result
+
+
+def cast_leaks(cast: Cast, secrets: Sequence[str]) -> list[Leak]:
+    """The leak scan of `cast` as it would be written (header and events in file order)."""
+    header = {"version": 2, "width": cast.cols, "height": cast.rows, **cast.metadata}
+    events = [(e.t, e.code, e.data) for e in sorted(cast.events, key=lambda e: e.t)]
+    return scan_events(header, events, secrets)
+
+
+def _refuse_leaky_cast(
+    result: ScenarioResult, runner: Runner, target: Path, leaks: list[Leak]
+) -> None:
+    """Every check passed but the cast shows a secret: publish nothing, explain why.
+
+    The old cast at `target` stays as it was; no `.failed.cast` is written either, since it
+    would carry the very leak, and an older one would not describe this run."""
+    more = f" (and {len(leaks) - 1} more)" if len(leaks) > 1 else ""
+    result.error = f"leak scan: {leaks[0]}{more}"
+    failed_cast, report = failed_paths(target)
+    failed_cast.unlink(missing_ok=True)
+    lines = [
+        failure_report(result).rstrip("\n"),
+        "",
+        f"leaks found ({len(leaks)}): the verified cast was not published, and no failed cast "
+        "was written, since it would contain them:",
+        *(f"  - {leak}" for leak in leaks),
+        "",
+    ]
+    write_text_atomically(runner.redactor.clean_text("\n".join(lines)), report)
+    result.report_path = report
+
+
+def _metadata(
+    loaded: LoadedScenario, result: ScenarioResult, runner: Runner, started_at: int
+) -> dict[str, object]:
+    clean = runner.redactor.clean_text
+    scenario = loaded.scenario
+    tools = {name: tool_version(name) for name in scenario.requires if name != ROOT}
+    metadata: dict[str, object] = {
+        "timestamp": started_at,
+        "title": clean(scenario.title),
+        "env": dict(CAST_ENV),
+        "stagecast": {
+            "verified": result.passed,
+            "scenario": loaded.path.name,
+            "scenario_sha256": loaded.sha256,
+            "version": stagecast_version(),
+            "date": now_iso(),
+            "tools": {name: clean(v) for name, v in tools.items() if v is not None},
+            "steps": [
+                {
+                    "phase": step.phase,
+                    "index": step.index,
+                    "marker": clean(step.label),
+                    "hidden": step.hidden,
+                    "status": step.status,
+                    "exit": step.rc,
+                    "duration": round(step.duration, 3),
+                }
+                for step in result.steps
+            ],
+        },
+    }
+    if scenario.idle_time_limit is not None:
+        metadata["idle_time_limit"] = scenario.idle_time_limit
+    return metadata

@@ -1,0 +1,658 @@
+"""Runs a scenario in a real shell: setup, steps, teardown, checks, and the cast timeline.
+
+`record` types at human speed and produces a cast; `rehearse` sends each line at once.
+Teardown always runs: after success, a failed check, a timeout, a dead shell or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import copy
+import itertools
+import re
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from recorder.cast.writer import Cast
+from recorder.errors import PrerequisiteError, SessionDied, StepTimeout
+from recorder.scenario.keys import key_bytes
+
+from . import expectations
+
+if TYPE_CHECKING:
+    from recorder.kube.gateway import KubeGateway
+from recorder.kube.cluster import ClusterFixture
+from recorder.kube.machine_preflight import machine_problems
+from recorder.scenario.loader import LoadedScenario, load_scenario
+from recorder.scenario.model import Expect, KeyAction, Step
+from recorder.scenario.preflight import check_requires, resolve_env
+from recorder.scenario.variables import substitute, substitute_expect
+from recorder.shell.output_cleaner import Redactor, plain_text
+from recorder.shell.screen import AudienceScreen
+from recorder.shell.session import ShellSession
+from recorder.shell.typing_model import TypingModel
+
+from .progress import NullReporter, Reporter
+from .results import ScenarioResult, StepResult
+from .signals import handling
+
+Mode = Literal["record", "rehearse", "live"]
+KEY_GAP = 0.25  # seconds between named keys when typing at human speed
+INTERRUPT_GRACE = 5.0
+PROGRAM_SETTLE = 0.15  # seconds an interactive program gets to start before its keys
+ECHO_END = re.compile(r"\n")
+DEFAULT_EXPECT = Expect()
+QUOTED_TAB = "\x16\t"  # readline's quoted-insert: a tab in a heredoc must not complete
+
+
+class _Deadline:
+    """A step's time budget, which typing time can extend."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(self.at - time.monotonic(), 0.0)
+
+    def extend(self, seconds: float) -> None:
+        self.at += seconds
+
+
+class _Interrupted(Exception):
+    """Ctrl-C or SIGTERM reached the runner."""
+
+
+class _ShellLost(Exception):
+    """The session cannot be used any more (it died, or ignores Ctrl-C)."""
+
+
+@dataclass
+class _Timeline:
+    """Maps session time to cast time: hidden work is cut out of the cast."""
+
+    t0: float
+    hidden: float = 0.0
+
+    def at(self, t: float) -> float:
+        return max(t - self.t0 - self.hidden, 0.0)
+
+
+@dataclass
+class _Attempt:
+    rc: int | None
+    output_raw: str
+    start_offset: int
+    start_time: float
+    failures: list[str] = field(default_factory=list)
+    command_time: float = 0.0  # bash's own measure of its commands' run time
+
+
+class Runner:
+    def __init__(
+        self,
+        loaded: LoadedScenario,
+        mode: Mode,
+        reporter: Reporter | None = None,
+        *,
+        cps: float | None = None,
+        keep_cluster: bool = False,
+    ) -> None:
+        self.loaded = loaded
+        self.scenario = loaded.scenario
+        self.mode = mode
+        self.reporter = reporter or NullReporter()
+        self.values: dict[str, str] = {k: str(v) for k, v in self.scenario.vars.items()}
+        term = self.scenario.terminal
+        self.cast = Cast(term.cols, term.rows)
+        self.screen = AudienceScreen(term.cols, term.rows)
+        typing = self.scenario.typing
+        # `cps` overrides the scenario's speed: a quick preview, or a test.
+        self.typing = TypingModel(cps or typing.cps, typing.jitter, typing.seed)
+        self.think = typing.think * (typing.cps / cps if cps else 1.0)
+        self.redactor = Redactor()
+        self.session: ShellSession | None = None
+        self.cursor = 0  # buffer offset up to which output was assigned to the cast or cut
+        self.timeline = _Timeline(time.monotonic())
+        self._env: dict[str, str] = {}
+        self._kube_gateway: KubeGateway | None = None
+        self.notes: list[str] = []  # what the fixtures did, for the report
+        self.fixture = (
+            ClusterFixture(self.scenario.cluster, loaded.path.parent, keep=keep_cluster)
+            if self.scenario.cluster is not None
+            else None
+        )
+
+    # -- public ----------------------------------------------------------------------------
+
+    def run(self) -> ScenarioResult:
+        """Run everything; raises PrerequisiteError (exit 2) before any command runs."""
+        scenario = self.scenario
+        check_requires(self.loaded)
+        env, secrets = resolve_env(self.loaded)
+        base = self._load_builds_on()
+        if base is not None:
+            check_requires(base)
+            base_env, base_secrets = resolve_env(base)
+            env, secrets = {**base_env, **env}, base_secrets + secrets
+            self.values = {**{k: str(v) for k, v in base.scenario.vars.items()}, **self.values}
+        if scenario.preflight is not None:
+            self._check_machine()
+        self.redactor = Redactor.of(secrets, scenario.redact)
+        result = ScenarioResult(
+            name=self.loaded.name,
+            path=str(self.loaded.path),
+            title=self.redactor.clean_text(scenario.title),
+            mode=self.mode,
+            sha256=self.loaded.sha256,
+        )
+        before: list[tuple[str, int, Step]] = []
+        if base is not None:
+            before = [("builds_on", i, s) for i, s in enumerate(base.scenario.setup)]
+            before += [("builds_on", len(before) + i, s) for i, s in enumerate(base.scenario.steps)]
+        plan = [("setup", i, s) for i, s in enumerate(scenario.setup)] + [
+            ("steps", i, s) for i, s in enumerate(scenario.steps)
+        ]
+        for phase, index, step in (
+            before + plan + [("teardown", i, s) for i, s in enumerate(scenario.teardown)]
+        ):
+            result.steps.append(self._blank_result(phase, index, step))
+        if self.fixture is not None:
+            cluster_env, why = self.fixture.up()
+            env = {**env, **cluster_env}
+            self.notes.append(why)
+        self.reporter.scenario_started(self.loaded, result.steps)
+        started = time.monotonic()
+        self._env = env
+        try:
+            with _signals_as_interrupts():
+                self._run_main(before, plan, result)
+        except _Interrupted:
+            result.interrupted = True
+            result.error = "interrupted (Ctrl-C): teardown ran, no verified cast was written"
+        finally:
+            with _ignore_interrupts():
+                self._run_teardown(result)
+                if self.session is not None:
+                    self.session.close()
+                if self._kube_gateway is not None:
+                    self._kube_gateway.close()
+                if self.fixture is not None:
+                    failure = self.fixture.down()
+                    if failure and result.error is None:
+                        result.error = failure
+            result.duration = time.monotonic() - started
+        self.reporter.scenario_finished(result)
+        return result
+
+    def _load_builds_on(self) -> LoadedScenario | None:
+        spec = self.scenario.builds_on
+        if spec is None:
+            return None
+        return load_scenario(self.loaded.path.parent / spec.scenario)
+
+    def _check_machine(self) -> None:
+        assert self.scenario.preflight is not None
+        problems = machine_problems(self.scenario.preflight)
+        if problems:
+            where = self.loaded.where(("preflight",))
+            raise PrerequisiteError("\n".join(f"{where}: preflight: {p}" for p in problems))
+
+    # -- phases ----------------------------------------------------------------------------
+
+    def _blank_result(self, phase: str, index: int, step: Step) -> StepResult:
+        # API waits are invisible: the audience never sees them (their time is cut too).
+        hidden = phase != "steps" or not step.in_cast
+        return StepResult(
+            phase=phase,
+            index=index,
+            label=self.redactor.clean_text(step.label()),
+            command=self.redactor.clean_text(step.run) if step.run else None,
+            hidden=hidden,
+            location=(
+                str(self.loaded.path.parent / self.scenario.builds_on.scenario)
+                if phase == "builds_on" and self.scenario.builds_on
+                else self.loaded.where((phase, index))
+            ),
+        )
+
+    def _start_session(self) -> ShellSession:
+        rows, cols = self._terminal_size()
+        session = ShellSession(
+            cols=cols,
+            rows=rows,
+            prompt=self.scenario.prompt,
+            env=self._env,
+            cwd=str(self.loaded.path.parent.resolve()),
+        )
+        try:
+            session.start()
+        except (StepTimeout, SessionDied) as exc:
+            session.close()
+            raise PrerequisiteError(f"could not start bash: {exc}") from None
+        return session
+
+    def _terminal_size(self) -> tuple[int, int]:
+        """(rows, cols) of the shell's terminal: the scenario's, as casts are replayed at it."""
+        return self.scenario.terminal.rows, self.scenario.terminal.cols
+
+    def _run_main(
+        self,
+        before: list[tuple[str, int, Step]],
+        plan: list[tuple[str, int, Step]],
+        result: ScenarioResult,
+    ) -> None:
+        self.session = self._start_session()
+        self.timeline = _Timeline(self.session.t0)
+        # The first prompt is what the audience sees first.
+        self._emit(0, self.session.offset)
+        by_key = {(r.phase, r.index): r for r in result.steps}
+        if before and self._base_state_present():
+            before = []  # the other scenario's end state is already there
+        steps = [(step, by_key[(phase, index)]) for phase, index, step in before + plan]
+        self._run_plan(steps, result)
+
+    def _run_plan(self, plan: list[tuple[Step, StepResult]], result: ScenarioResult) -> None:
+        """Every step in order, stopping at the first failure."""
+        for step, step_result in plan:
+            if not self._run_one(step, step_result, result):
+                return
+
+    def _run_one(self, step: Step, step_result: StepResult, result: ScenarioResult) -> bool:
+        """Run one step of the main plan; False when the run cannot go on."""
+        assert self.session is not None
+        try:
+            self._run_step(step, step_result)
+        except _Interrupted:
+            step_result.status = "failed"
+            step_result.failures.append("interrupted (Ctrl-C)")
+            self._after_interrupt()
+            raise
+        except _ShellLost as exc:
+            step_result.status = "failed"
+            step_result.failures.append(str(exc))
+            result.error = f"{step_result.location}: {exc}"
+            if not step_result.output:  # the report shows what the step printed
+                tail = plain_text(self.session.text(self.cursor))
+                step_result.output = self.redactor.clean_text(tail)
+            if not step_result.hidden:  # and so does the failed cast
+                self._emit(self.cursor, self.session.offset)
+            self.session.close()
+            self.session = None
+            return False
+        return step_result.status != "failed"
+
+    def _base_state_present(self) -> bool:
+        """Run `builds_on.unless`, hidden: does the other scenario's end state exist?"""
+        spec = self.scenario.builds_on
+        if spec is None or spec.unless is None:
+            return False
+        probe = StepResult("builds_on", -1, "builds_on.unless", spec.unless, hidden=True)
+        self._run_step(Step(run=spec.unless, hidden=True, expect=Expect(exit="any")), probe)
+        return probe.rc == 0
+
+    def _after_interrupt(self) -> None:
+        if self.session is not None and self.session.alive():
+            with _ignore_interrupts():
+                if self.session.interrupt(INTERRUPT_GRACE) is None:
+                    self.session.close()
+                    self.session = None
+
+    def _run_teardown(self, result: ScenarioResult) -> None:
+        teardown = [r for r in result.steps if r.phase == "teardown"]
+        if not teardown:
+            return
+        try:
+            self._ready_for_teardown()
+        except (PrerequisiteError, _ShellLost) as exc:
+            for step_result in teardown:
+                step_result.status = "failed"
+                step_result.failures.append(f"teardown could not start a shell: {exc}")
+            return
+        for step_result in teardown:
+            step = self.scenario.teardown[step_result.index]
+            try:
+                self._run_step(step, step_result)
+            except _Interrupted:  # pragma: no cover - interrupts are ignored here
+                step_result.status = "failed"
+            except _ShellLost as exc:
+                step_result.status = "failed"
+                step_result.failures.append(str(exc))
+                if self.session is not None:
+                    self.session.close()
+                try:
+                    self.session = self._start_session()
+                    self.cursor = self.session.offset
+                except PrerequisiteError:
+                    self.session = None
+                    return
+
+    def _ready_for_teardown(self) -> None:
+        """A top-level prompt to run teardown at: leave nested shells, or start afresh."""
+        session = self.session
+        if session is not None and session.alive():
+            while session.nested_depth:
+                session.pop_prompt()
+                since = session.offset
+                try:
+                    session.send("\x03")
+                    session.pump(0.1)
+                    session.send("exit\r")
+                    session.wait_prompt(since, INTERRUPT_GRACE)
+                except (StepTimeout, SessionDied):
+                    break
+            else:
+                self._skip_to_end()
+                return
+        if session is not None:
+            session.close()
+        self.session = self._start_session()
+        self.cursor = self.session.offset
+
+    def _skip_to_end(self) -> None:
+        assert self.session is not None
+        self.session.drain()
+        self.cursor = self.session.offset
+
+    # -- one step ------------------------------------------------------------------------
+
+    def _run_step(self, step: Step, result: StepResult) -> None:
+        session = self.session
+        if session is None:
+            raise _ShellLost("the shell is gone")
+        visible = not result.hidden
+        human = self.mode != "rehearse" and visible
+        timeout = step.timeout or self.scenario.timeout
+        t_start = time.monotonic()
+        self.reporter.step_started(result)
+        session.drain()
+        if visible:
+            self._emit(self.cursor, session.offset)
+            self.cast.marker(self.timeline.at(t_start), result.label)
+        else:
+            self._cut(session.offset)
+        session.forget(self.cursor)
+        if human and (step.run or step.say):
+            self._think()
+        try:
+            if step.say:
+                self._say(step.say, human, timeout)
+            if step.run:
+                self._run_command(step, result, human, t_start, timeout)
+            else:
+                result.status = "passed"
+                self._finish_output(visible)
+            if step.wait_for is not None and result.status == "passed":
+                failure = self._kube().wait_for(step.wait_for)
+                if failure:
+                    result.failures.append(failure)
+                    result.status = "failed"
+        except SessionDied as exc:
+            raise _ShellLost(f"{exc} during this step") from None
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+        finally:
+            result.duration = time.monotonic() - t_start
+            if not visible:
+                self.timeline.hidden += result.duration
+            self.reporter.step_finished(result)
+
+    def _think(self) -> None:
+        """The presenter's pause before typing a step (live mode: the presenter's own)."""
+        assert self.session is not None
+        self.session.pump(self.think)
+
+    def _finish_output(self, visible: bool) -> None:
+        assert self.session is not None
+        if visible:
+            self._emit(self.cursor, self.session.offset)
+        else:
+            self._cut(self.session.offset)
+
+    def _say(self, text: str, human: bool, timeout: float) -> None:
+        session = self.session
+        assert session is not None
+        lines = [
+            f"# {line}".rstrip() if not line.startswith("#") else line
+            for line in self._substitute(text).strip().splitlines()
+        ]
+        for line in lines:
+            mark = self._type_line(line, human)
+            session.wait_prompt(mark, timeout)
+
+    def _type_line(self, line: str, human: bool) -> int:
+        """Type `line` and Enter; returns the buffer offset where its echo starts."""
+        session = self.session
+        assert session is not None
+        mark = session.offset
+        if not human:
+            session.send(line.replace("\t", QUOTED_TAB) + "\r")
+            return mark
+        delays = self.typing.delays(line + "\r")
+        session.type_text(line, delays[:-1], literal_tabs=True)
+        session.pump(delays[-1])
+        session.send("\r")
+        return mark
+
+    def _run_command(
+        self, step: Step, result: StepResult, human: bool, t_start: float, timeout: float
+    ) -> None:
+        session = self.session
+        assert session is not None
+        visible = not result.hidden
+        command = self._substitute(step.run or "")
+        first: _Attempt | None = None
+        retry_deadline = t_start + (step.retry.timeout if step.retry else 0)
+        while True:
+            result.attempts += 1
+            attempt = self._attempt(step, command, human, timeout)
+            result.command_time += attempt.command_time
+            first = first or attempt
+            if step.retry is None or attempt.failures:
+                break
+            until = self._evaluate(step.retry.until, attempt, visible, preview=True)
+            if not until:
+                break
+            now = time.monotonic()
+            if now + step.retry.interval > retry_deadline:
+                attempt.failures = [
+                    f"retry: still failing after {result.attempts} attempts "
+                    f"({step.retry.timeout:g}s): " + "; ".join(until)
+                ]
+                break
+            session.pump(step.retry.interval)
+        # The audience sees the final attempt only, as if it ran at once.
+        if attempt is not first and visible:
+            self._emit(self.cursor, first.start_offset)
+            self.timeline.hidden += attempt.start_time - first.start_time
+            self._cut(attempt.start_offset)
+        self._finish_output(visible)
+        result.rc = attempt.rc
+        output = plain_text(attempt.output_raw)
+        result.output = self.redactor.clean_text(output) if output else ""
+        failures = list(attempt.failures)
+        if not failures:
+            failures += self._evaluate(step.expect or DEFAULT_EXPECT, attempt, visible)
+        if not failures and step.expect is not None and step.expect.kube:
+            failures += self._kube().check_all(step.expect.kube)
+        if not failures and step.capture:
+            values, missing = expectations.capture(step.capture, output)
+            self.values.update(values)
+            failures += missing
+        result.failures = [self.redactor.clean_text(f) for f in failures]
+        result.status = "failed" if failures else "passed"
+
+    def _evaluate(
+        self, expect: Expect, attempt: _Attempt, visible: bool, preview: bool = False
+    ) -> list[str]:
+        expect = self._substitute_expect(expect)
+        session = self.session
+        assert session is not None
+        rc = attempt.rc
+        if "exit" not in expect.model_fields_set and (rc is None or session.nested_depth):
+            expect = expect.model_copy(update={"exit": "any"})
+        screen_text = None
+        if expect.screen:
+            if preview:
+                self.screen.render()
+                screen = copy.deepcopy(self.screen)
+                pieces = self.redactor.clean_pieces(
+                    self._pieces(attempt.start_offset, session.offset)
+                )
+                for _, text in pieces:
+                    screen.feed(text)
+                screen_text = screen.text()
+            elif visible:
+                screen_text = self.screen.text()
+        return expectations.evaluate(expect, rc, plain_text(attempt.output_raw), screen_text)
+
+    def _attempt(self, step: Step, command: str, human: bool, timeout: float) -> _Attempt:
+        """Type the command line by line; `timeout` runs from each Enter, not from typing."""
+        session = self.session
+        assert session is not None
+        attempt = _Attempt(None, "", session.offset, time.monotonic())
+        lines = command.rstrip("\n").split("\n")
+        outputs: list[str] = []
+        mark = session.offset
+        try:
+            for n, line in enumerate(lines):
+                last = n == len(lines) - 1
+                mark = self._type_line(line, human)
+                deadline = _Deadline(timeout)
+                if last and step.enters:
+                    session.push_prompt(step.enters.prompt, step.enters.regex)
+                if last and step.leaves:
+                    session.pop_prompt()
+                if last and step.keys:
+                    # Let the program start before keys arrive: input queued while
+                    # readline still owns the terminal would skip the line discipline.
+                    session.wait_for(ECHO_END, mark, deadline.left())
+                    session.pump(PROGRAM_SETTLE)
+                    self._drive_keys(step.keys, mark, human, deadline)
+                since = mark
+                if session.nested_depth:
+                    # A nested shell's literal prompt may well appear in the command
+                    # that starts it: search after the echo. (Our own prompt cannot.)
+                    _, since = session.wait_for(ECHO_END, mark, deadline.left())
+                hit = session.wait_prompt(since, deadline.left())
+                outputs.append(_after_echo(session.text(mark, hit.start)))
+                attempt.command_time += session.command_time(mark, hit) or 0.0
+                if hit.continuation:
+                    if last:
+                        attempt.failures.append(
+                            "the command is incomplete: bash asked for more input "
+                            "(an unclosed quote, heredoc or trailing backslash?)"
+                        )
+                        self._interrupt_or_lose()
+                    continue
+                attempt.rc = hit.rc
+        except StepTimeout:
+            outputs.append(_after_echo(session.text(mark)))
+            if step.enters:
+                session.pop_prompt()
+            attempt.failures.append(f"timed out after {timeout:g}s; sent Ctrl-C")
+            self._interrupt_or_lose()
+        attempt.output_raw = "".join(outputs)
+        return attempt
+
+    def _interrupt_or_lose(self) -> None:
+        assert self.session is not None
+        if self.session.interrupt(INTERRUPT_GRACE) is None:
+            raise _ShellLost("the shell did not come back after Ctrl-C")
+
+    def _drive_keys(
+        self, keys: list[KeyAction | str], since: int, human: bool, deadline: _Deadline
+    ) -> None:
+        session = self.session
+        assert session is not None
+        for action in keys:
+            if isinstance(action, str):
+                action = KeyAction(text=action)
+            if action.text is not None:
+                text = self._substitute(action.text)
+                delays = self.typing.delays(text) if human else None
+                typed_at = time.monotonic()
+                session.type_text(text, delays)
+                deadline.extend(time.monotonic() - typed_at)  # typing is not the program's time
+            elif action.key is not None:
+                for _ in range(action.times):
+                    if human:
+                        session.pump(KEY_GAP)
+                    session.send(key_bytes(action.key))
+            elif action.wait is not None:
+                pattern = re.compile(self._substitute(action.wait))
+                _, since = session.wait_for(pattern, since, deadline.left())
+            elif action.sleep is not None:
+                session.pump(min(action.sleep, deadline.left()))
+
+    def _kube(self) -> KubeGateway:
+        """The Kubernetes API, reached with the shell's KUBECONFIG (made on first use)."""
+        if self._kube_gateway is None:
+            from recorder.kube.gateway import KubeGateway
+
+            self._kube_gateway = KubeGateway(
+                self._env.get("KUBECONFIG"), base_dir=self.loaded.path.parent
+            )
+        return self._kube_gateway
+
+    # -- cast bookkeeping ----------------------------------------------------------------
+
+    def _pieces(self, start: int, end: int) -> list[tuple[float, str]]:
+        """Timed pieces of the buffer between two offsets."""
+        assert self.session is not None
+        chunks = self.session.chunks
+        # Chunks are sorted by offset: binary-search the first one, so runs stay linear.
+        first = bisect.bisect_right(chunks, start, key=lambda c: c.end)
+        out = []
+        for chunk in itertools.islice(chunks, first, None):
+            if chunk.start >= end:
+                break
+            out.append((chunk.t, self.session.text(max(chunk.start, start), min(chunk.end, end))))
+        return out
+
+    def _emit(self, start: int, end: int) -> None:
+        """Send buffer[start:end] to the cast and the audience screen."""
+        if end <= start:
+            self.cursor = max(self.cursor, end)
+            return
+        for t, text in self.redactor.clean_pieces(self._pieces(start, end)):
+            self.cast.output(self.timeline.at(t), text)
+            self.screen.feed(text)
+        self.cursor = end
+
+    def _cut(self, end: int) -> None:
+        """Keep the buffer up to `end` out of the cast (callers account for its time)."""
+        self.cursor = max(self.cursor, end)
+
+    # -- variables -----------------------------------------------------------------------
+
+    def _substitute(self, text: str) -> str:
+        return substitute(text, self.values)
+
+    def _substitute_expect(self, expect: Expect) -> Expect:
+        return substitute_expect(expect, self.values)
+
+
+def _after_echo(segment: str) -> str:
+    """What a command printed: everything after the echo of its own line."""
+    newline = segment.find("\n")
+    return segment[newline + 1 :] if newline != -1 else ""
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with handling({signal.SIGTERM: on_term}):
+        try:
+            yield
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+
+
+def _ignore_interrupts() -> contextlib.AbstractContextManager[None]:
+    return handling({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN})

@@ -1,0 +1,344 @@
+"""A real bash in a pty, driven through pexpect, with its exit codes carried in the prompt.
+
+The prompt carries `$?` inside an invisible OSC 133 "D" sequence and ends with OSC 133 "B"
+(FinalTerm semantic prompts), so the driver knows both when a command finished and how.
+Continuation prompts (PS2) are marked with OSC 133 "P;k=s". All of them are stripped from
+casts by `output_cleaner`.
+
+Every byte read is timestamped as it arrives and kept in a buffer addressed by offsets;
+the driver reads while it waits between keystrokes, so output timing in the cast is real.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import os
+import re
+import select
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pexpect
+
+from recorder.errors import SessionDied, StepTimeout
+
+PRIMARY_PROMPT = "\\[\\e]133;D;$?;t=$EPOCHREALTIME\\a\\]{prompt}\\[\\e]133;B\\a\\]"
+# Printed by bash as a command starts: with the D mark's time, the command's own duration.
+COMMAND_START = "\\e]133;C;t=$EPOCHREALTIME\\a"
+COMMAND_START_RE = re.compile(r"\x1b\]133;C;t=(?P<t>[\d.,]+)\x07")
+SECONDARY_PROMPT = "\\[\\e]133;P;k=s\\a\\]> \\[\\e]133;B\\a\\]"
+PROMPT_RE = re.compile(
+    r"\x1b\]133;(?:D;(?P<rc>\d+)(?:;t=(?P<t>[\d.,]+))?|P;k=(?P<cont>s))\x07"
+    r"(?P<text>.*?)\x1b\]133;B\x07",
+    re.DOTALL,
+)
+INPUTRC = "set enable-bracketed-paste off\nset bell-style none\n"
+
+
+@dataclass
+class PromptHit:
+    start: int  # buffer offset where the prompt begins
+    end: int  # buffer offset just after it
+    rc: int | None  # None: a continuation prompt, or a nested shell that does not say
+    continuation: bool
+    t: float | None = None  # bash's clock ($EPOCHREALTIME) when the prompt was printed
+
+
+@dataclass
+class Chunk:
+    t: float  # time.monotonic() when read
+    start: int
+    end: int
+
+
+class ShellSession:
+    """One interactive bash. Offsets into `buffer` identify what each step printed."""
+
+    def __init__(
+        self,
+        *,
+        cols: int = 100,
+        rows: int = 30,
+        prompt: str = "$ ",
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        shell: str = "bash",
+    ) -> None:
+        self.cols, self.rows = cols, rows
+        self._tmp = tempfile.TemporaryDirectory(prefix="stagecast-shell-")
+        inputrc = Path(self._tmp.name, "inputrc")
+        inputrc.write_text(INPUTRC)
+        full_env = {
+            **os.environ,
+            **(env or {}),
+            "TERM": "xterm-256color",
+            "PS1": PRIMARY_PROMPT.format(prompt=prompt),
+            "PS2": SECONDARY_PROMPT,
+            "PS0": COMMAND_START,
+            "INPUTRC": str(inputrc),
+            "HISTFILE": "/dev/null",
+            # Like asciinema's ASCIINEMA_REC: programs (and the lab tests' leak check) can
+            # tell that they run under stagecast.
+            "STAGECAST": "1",
+            "COLUMNS": str(cols),
+            "LINES": str(rows),
+        }
+        for name in ("PROMPT_COMMAND", "BASH_ENV", "ENV", "ASCIINEMA_REC"):
+            full_env.pop(name, None)
+        self._text = ""  # output from offset `_base` on; older output was forgotten
+        self._base = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.chunks: list[Chunk] = []
+        self.t0 = time.monotonic()
+        self._prompts: list[re.Pattern[str]] = []
+        # Live mode: output is also shown as it arrives, and the presenter's keys are read
+        # in the same select as the shell's output (so waiting never stops either).
+        self.on_output: Callable[[str], None] | None = None
+        self.input_fd: int | None = None
+        self.on_input: Callable[[bytes], None] | None = None
+        self.child = pexpect.spawn(
+            shell,
+            ["--norc", "--noprofile", "+H", "-i"],
+            env=full_env,
+            cwd=cwd,
+            dimensions=(rows, cols),
+            preexec_fn=_default_signals,
+            echo=True,
+        )
+        # Pacing is ours; pexpect's default 50 ms per send would distort it.
+        self.child.delaybeforesend = None
+        # The shell has exited (we read its EOF) before we close: no need to nap 0.1 s.
+        self.child.ptyproc.delayafterclose = 0.005
+        self._fd = self.child.child_fd
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _read(self, timeout: float) -> bool:
+        """Read what is available within `timeout`; False when nothing came.
+
+        Reads the pty directly (pexpect spawned it): one select and one read per chunk.
+        """
+        fds = [self._fd] if self.input_fd is None else [self._fd, self.input_fd]
+        ready, _, _ = select.select(fds, [], [], max(timeout, 0))
+        if not ready:
+            return False
+        if self.input_fd is not None and self.input_fd in ready:
+            self._take_input(self.input_fd)
+            if self._fd not in ready:
+                return True
+        try:
+            data = os.read(self._fd, 65536)
+        except OSError:  # EIO: the other side of the pty is gone
+            data = b""
+        if not data:
+            self.child.close(force=True)
+            status = self.child.exitstatus
+            if status is None:
+                status = self.child.signalstatus
+            raise SessionDied(f"the shell exited (status {status})")
+        text = self._decoder.decode(data)
+        if text:
+            start = self.offset
+            self._text += text
+            self.chunks.append(Chunk(time.monotonic(), start, start + len(text)))
+            if self.on_output is not None:
+                self.on_output(text)
+        return True
+
+    def _take_input(self, fd: int) -> None:
+        try:
+            keys = os.read(fd, 1024)
+        except OSError:
+            keys = b""
+        if not keys:  # the presenter's terminal is gone: stop selecting on it
+            self.input_fd = None
+            return
+        if self.on_input is not None:
+            self.on_input(keys)  # may raise: the presenter asked to stop or fall back
+
+    def poll(self, timeout: float) -> bool:
+        """Wait up to `timeout` for output or a key; False when neither came."""
+        return self._read(timeout)
+
+    def pump(self, seconds: float) -> None:
+        """Keep reading output for `seconds` (instead of sleeping, so timings stay real)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._read(remaining)
+
+    def drain(self) -> None:
+        """Take whatever output is already waiting, without blocking."""
+        while self._read(0):
+            pass
+
+    def wait_for(self, pattern: re.Pattern[str], since: int, timeout: float) -> tuple[int, int]:
+        """Offsets (start, end) of the first match of `pattern` at or after `since`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            match = pattern.search(self._text, max(since - self._base, 0))
+            if match:
+                return match.start() + self._base, match.end() + self._base
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StepTimeout(f"timed out after {timeout:g}s waiting for /{pattern.pattern}/")
+            self._read(remaining)
+
+    def text(self, start: int, end: int | None = None) -> str:
+        """Output between two offsets (both at or after the last `forget`)."""
+        stop = None if end is None else end - self._base
+        return self._text[max(start - self._base, 0) : stop]
+
+    def forget(self, offset: int) -> None:
+        """Drop output before `offset`: it was handed to the cast, and the buffer stays small."""
+        cut = offset - self._base
+        if cut <= 0:
+            return
+        self._text = self._text[cut:]
+        self._base = offset
+        keep = bisect.bisect_right(self.chunks, offset, key=lambda c: c.end)
+        del self.chunks[:keep]
+
+    # -- prompts -------------------------------------------------------------------------
+
+    def at_continuation(self) -> bool:
+        """Is bash asking for more lines of a command (PS2) rather than a new one?"""
+        return self._text.rfind("\x1b]133;P;k=s") > self._text.rfind("\x1b]133;D;")
+
+    def resize(self, rows: int, cols: int) -> None:
+        self.rows, self.cols = rows, cols
+        self.child.setwinsize(rows, cols)
+
+    def push_prompt(self, prompt: str, is_regex: bool = False) -> None:
+        """A nested shell: from now on, its prompt ends commands."""
+        text = prompt if is_regex else re.escape(prompt)
+        self._prompts.append(
+            re.compile(
+                r"(?:\x1b\]133;D;(?P<rc>\d+)(?:;t=(?P<t>[\d.,]+))?\x07)?(?:"
+                + text
+                + r")(?:\x1b\]133;B\x07)?"
+            )
+        )
+
+    def pop_prompt(self) -> None:
+        if self._prompts:
+            self._prompts.pop()
+
+    @property
+    def nested_depth(self) -> int:
+        return len(self._prompts)
+
+    def wait_prompt(self, since: int, timeout: float) -> PromptHit:
+        pattern = self._prompts[-1] if self._prompts else PROMPT_RE
+        start, end = self.wait_for(pattern, since, timeout)
+        match = pattern.match(self._text, start - self._base)
+        assert match is not None
+        rc = match.group("rc")
+        cont = bool(match.groupdict().get("cont"))
+        return PromptHit(
+            start, end, int(rc) if rc is not None else None, cont, _bash_time(match.group("t"))
+        )
+
+    def command_time(self, start: int, hit: PromptHit) -> float | None:
+        """How long bash itself says the command between `start` and `hit` ran."""
+        if hit.t is None:
+            return None
+        begun = COMMAND_START_RE.search(
+            self._text, max(start - self._base, 0), hit.start - self._base
+        )
+        if begun is None:
+            return None
+        started = _bash_time(begun.group("t"))
+        return max(hit.t - started, 0.0) if started is not None else None
+
+    def start(self, timeout: float = 10) -> PromptHit:
+        """Wait for the first prompt: input sent before it would echo out of order."""
+        hit = self.wait_prompt(0, timeout)
+        # readline has read the inputrc: remove it now, so that even a SIGKILLed stagecast
+        # leaves no temp dir behind.
+        self._tmp.cleanup()
+        return hit
+
+    # -- writing -------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        if not self.child.isalive():
+            raise SessionDied("the shell is no longer running")
+        self.child.send(text)
+
+    def type_text(
+        self, text: str, delays: list[float] | None, *, literal_tabs: bool = False
+    ) -> None:
+        """Send `text`; with `delays`, one key at a time at those intervals.
+
+        With `literal_tabs`, a tab goes through readline's quoted-insert (Ctrl-V), so a
+        tab inside a command line is inserted instead of triggering completion.
+        """
+        if literal_tabs:
+            text_to_send = text.replace("\t", "\x16\t")
+        else:
+            text_to_send = text
+        if delays is None:
+            self.send(text_to_send)
+            return
+        for ch, delay in zip(text, delays, strict=True):
+            self.pump(delay)
+            self.send("\x16\t" if literal_tabs and ch == "\t" else ch)
+
+    @property
+    def offset(self) -> int:
+        return self._base + len(self._text)
+
+    def interrupt(self, timeout: float = 5) -> PromptHit | None:
+        """Ctrl-C, then wait for a prompt; None when the shell does not come back."""
+        for key in ("\x03", "\x03", "\x1c"):
+            since = self.offset
+            try:
+                self.send(key)
+                return self.wait_prompt(since, timeout)
+            except StepTimeout:
+                continue
+            except SessionDied:
+                return None
+        return None
+
+    def alive(self) -> bool:
+        return self.child.isalive()
+
+    def close(self) -> None:
+        try:
+            if self.child.isalive():
+                self.child.sendline("exit")
+                try:
+                    self.child.expect(pexpect.EOF, timeout=1)
+                except (pexpect.TIMEOUT, pexpect.EOF):
+                    pass
+            self.child.close(force=True)
+        except Exception:  # noqa: BLE001 - closing must never mask the real outcome
+            pass
+        self._tmp.cleanup()
+
+
+def _default_signals() -> None:
+    """In the child, before exec: signals ignored by whoever started stagecast (nohup, a
+    background job of a non-interactive shell, some CI runners) would stay ignored in bash
+    and in every program it runs, and Ctrl-C would then stop nothing."""
+    for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGPIPE):
+        signal.signal(number, signal.SIG_DFL)
+
+
+def _bash_time(text: str | None) -> float | None:
+    """$EPOCHREALTIME as a float (its decimal separator follows the locale)."""
+    if not text:
+        return None
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None
