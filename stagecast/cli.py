@@ -383,7 +383,8 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from recorder.recording_check.check import CastError, check, print_report, result_json
+    from recorder.recording_check.check import check, print_report, result_json
+    from recorder.recording_check.recording import CastError
 
     (loaded,) = _load_all([args.file])
     try:

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import RECORDINGS, run_cli, scenario_text
-from recorder.recording_check.check import CastError, check, read_cast, recorded_commands
+from recorder.recording_check.check import check
+from recorder.recording_check.commands import recorded_commands
+from recorder.recording_check.recording import CastError, read_cast
 from recorder.scenario.loader import load_scenario
 
 STATUS = '[0] 0:bash*  "host" 12:0{} 01-Jan-25'
