@@ -1,6 +1,6 @@
 """A STAND-IN for the Kubernetes API server, for tests only: not a cluster, not kube-apiserver.
 
-kind and kube-apiserver cannot run on this machine, so the tests of recorder/kube.py talk
+kind and kube-apiserver cannot run on this machine, so the tests of recorder/kube/ talk
 to this small HTTP server instead (standard library only). It answers the few requests the
 gateway makes, in the real API's JSON shapes: lists (kind, apiVersion, metadata with
 resourceVersion, items), single objects, 404 Status objects, and watches

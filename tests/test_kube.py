@@ -1,4 +1,4 @@
-"""Kubernetes waits and checks (recorder/kube.py), against the local API stand-in.
+"""Kubernetes waits and checks (recorder/kube/), against the local API stand-in.
 
 kind cannot run here: tests/kube_standin.py stands in for kube-apiserver. The client
 library, its watch and the HTTP exchange are the real ones.
@@ -27,7 +27,8 @@ from kube_standin import (
     node,
     pod,
 )
-from recorder.kube.gateway import MISSING, KubeGateway, lookup
+from recorder.kube.gateway import KubeGateway
+from recorder.kube.state_checks import MISSING, lookup
 from recorder.run.rehearse import rehearse
 from recorder.scenario.kube_model import KubeCheck, WaitFor
 from recorder.scenario.loader import load_scenario
