@@ -2,31 +2,27 @@
 
 `record` types at human speed and produces a cast; `rehearse` sends each line at once.
 Teardown always runs: after success, a failed check, a timeout, a dead shell or Ctrl-C.
+
+Over 400 lines on purpose: `Runner` is one class whose phases and per-step methods read top
+to bottom and are the points `player.live`'s runner overrides; split across mixins, that flow
+would be harder to follow, not easier.
 """
 
 from __future__ import annotations
 
 import bisect
-import contextlib
 import copy
 import itertools
 import re
-import signal
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from recorder.cast.writer import Cast
 from recorder.errors import PrerequisiteError, SessionDied, StepTimeout
-from recorder.scenario.keys import key_bytes
-
-from . import expectations
-
-if TYPE_CHECKING:
-    from recorder.kube.gateway import KubeGateway
 from recorder.kube.cluster import ClusterFixture
 from recorder.kube.machine_preflight import machine_problems
+from recorder.scenario.keys import key_bytes
 from recorder.scenario.loader import LoadedScenario, load_scenario
 from recorder.scenario.model import Expect, KeyAction, Step
 from recorder.scenario.preflight import check_requires, resolve_env
@@ -36,9 +32,13 @@ from recorder.shell.screen import AudienceScreen
 from recorder.shell.session import ShellSession
 from recorder.shell.typing_model import TypingModel
 
+from . import expectations
 from .progress import NullReporter, Reporter
 from .results import ScenarioResult, StepResult
-from .signals import handling
+from .signals import Interrupted, ignoring_interrupts, signals_as_interrupts
+
+if TYPE_CHECKING:
+    from recorder.kube.gateway import KubeGateway
 
 Mode = Literal["record", "rehearse", "live"]
 KEY_GAP = 0.25  # seconds between named keys when typing at human speed
@@ -60,10 +60,6 @@ class _Deadline:
 
     def extend(self, seconds: float) -> None:
         self.at += seconds
-
-
-class _Interrupted(Exception):
-    """Ctrl-C or SIGTERM reached the runner."""
 
 
 class _ShellLost(Exception):
@@ -168,13 +164,13 @@ class Runner:
         started = time.monotonic()
         self._env = env
         try:
-            with _signals_as_interrupts():
+            with signals_as_interrupts():
                 self._run_main(before, plan, result)
-        except _Interrupted:
+        except Interrupted:
             result.interrupted = True
             result.error = "interrupted (Ctrl-C): teardown ran, no verified cast was written"
         finally:
-            with _ignore_interrupts():
+            with ignoring_interrupts():
                 self._run_teardown(result)
                 if self.session is not None:
                     self.session.close()
@@ -266,7 +262,7 @@ class Runner:
         assert self.session is not None
         try:
             self._run_step(step, step_result)
-        except _Interrupted:
+        except Interrupted:
             step_result.status = "failed"
             step_result.failures.append("interrupted (Ctrl-C)")
             self._after_interrupt()
@@ -296,7 +292,7 @@ class Runner:
 
     def _after_interrupt(self) -> None:
         if self.session is not None and self.session.alive():
-            with _ignore_interrupts():
+            with ignoring_interrupts():
                 if self.session.interrupt(INTERRUPT_GRACE) is None:
                     self.session.close()
                     self.session = None
@@ -316,7 +312,7 @@ class Runner:
             step = self.scenario.teardown[step_result.index]
             try:
                 self._run_step(step, step_result)
-            except _Interrupted:  # pragma: no cover - interrupts are ignored here
+            except Interrupted:  # pragma: no cover - interrupts are ignored here
                 step_result.status = "failed"
             except _ShellLost as exc:
                 step_result.status = "failed"
@@ -393,7 +389,7 @@ class Runner:
         except SessionDied as exc:
             raise _ShellLost(f"{exc} during this step") from None
         except KeyboardInterrupt:
-            raise _Interrupted() from None
+            raise Interrupted() from None
         finally:
             result.duration = time.monotonic() - t_start
             if not visible:
@@ -640,19 +636,3 @@ def _after_echo(segment: str) -> str:
     """What a command printed: everything after the echo of its own line."""
     newline = segment.find("\n")
     return segment[newline + 1 :] if newline != -1 else ""
-
-
-@contextlib.contextmanager
-def _signals_as_interrupts() -> Iterator[None]:
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    with handling({signal.SIGTERM: on_term}):
-        try:
-            yield
-        except KeyboardInterrupt:
-            raise _Interrupted() from None
-
-
-def _ignore_interrupts() -> contextlib.AbstractContextManager[None]:
-    return handling({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN})
