@@ -1,0 +1,338 @@
+"""The `stagecast` subcommands: each calls one function and maps its outcome to an exit code.
+
+Exit codes: 0 all passed, 1 a check failed, 2 bad input or a missing prerequisite,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from recorder.errors import StagecastError
+from recorder.run.progress import NullReporter, RichReporter, make_console
+from recorder.run.record import record
+from recorder.run.rehearse import rehearse
+from recorder.run.report import results_json, summary_line, write_junit
+from recorder.run.results import ScenarioResult
+from recorder.scenario.defaults import default_scenario
+from recorder.scenario.loader import LoadedScenario, load_scenario
+from recorder.scenario.model import json_schema
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _usage(message: str) -> int:
+    print(f"stagecast: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _load_all(files: Sequence[Path]) -> list[LoadedScenario]:
+    """Load every file before running any: one bad file means nothing runs."""
+    loaded, errors = [], []
+    for file in files:
+        try:
+            loaded.append(load_scenario(file))
+        except StagecastError as exc:
+            errors.append(str(exc))
+    if errors:
+        for error in errors:
+            print(error, file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    return loaded
+
+
+def _reporter(args: argparse.Namespace) -> NullReporter | RichReporter:
+    if args.quiet or args.json:
+        return NullReporter()
+    return RichReporter(make_console(stderr=True))
+
+
+def _finish(args: argparse.Namespace, results: list[ScenarioResult]) -> int:
+    if args.json:
+        print(results_json(results))
+    else:
+        console = make_console(stderr=False)
+        for result in results:
+            style = "green" if result.passed else "red"
+            console.print(summary_line(result), style=style, soft_wrap=True)
+            if result.cast_path:
+                console.print(f"  verified cast: {result.cast_path}", soft_wrap=True)
+            if result.failed_cast_path:
+                console.print(
+                    f"  failed attempt: {result.failed_cast_path}; report: {result.report_path}",
+                    soft_wrap=True,
+                )
+            elif result.report_path:  # a leak: no failed cast, it would hold the leak
+                console.print(f"  report: {result.report_path}", soft_wrap=True)
+    if any(r.interrupted for r in results):
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    loaded = _load_all(args.files)
+    for item in loaded:
+        steps = len(item.scenario.steps)
+        print(f"{item.path}: ok ({steps} steps)")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    if args.file is None:
+        loaded, why = default_scenario()
+        if not (args.quiet or args.json):
+            print(f"stagecast: {why}", file=sys.stderr)
+    else:
+        (loaded,) = _load_all([args.file])
+    if args.cps is not None and not 0 < args.cps <= 1000:
+        raise SystemExit(_usage("--cps takes a speed between 0 and 1000 characters/s"))
+    result = record(
+        loaded, args.output, _reporter(args), cps=args.cps, keep_cluster=args.keep_cluster
+    )
+    return _finish(args, [result])
+
+
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    """0 all passed (and matched --baseline), 1 a check failed or a step differs from the
+    baseline (with --repeat: any run failed; the budget is only reported), 2 bad input,
+    130 interrupted."""
+    from recorder.cast.diff import print_diff
+    from recorder.run.rehearse import BaselineCheck, load_baseline, rehearsal_json, rehearse_once
+
+    if args.repeat is not None and args.repeat < 1:
+        return _usage("--repeat takes a number of runs, 1 or more")
+    if args.baseline is not None and not args.baseline.is_dir():
+        return _usage(f"--baseline {args.baseline}: not a directory")
+    loaded = _load_all(args.files)
+    # Every baseline is read before anything runs: an unreadable one is bad input (exit 2).
+    baselines = [load_baseline(item, args.baseline) if args.baseline else None for item in loaded]
+    if args.repeat is not None:
+        from recorder.run.rehearsal_stats import RepeatStats, print_stats, repeat_json
+        from recorder.run.rehearse import rehearse_series
+
+        def say(text: str) -> None:
+            if not (args.quiet or args.json):
+                print(f"stagecast: {text}", file=sys.stderr, flush=True)
+
+        def run_reporter(item: LoadedScenario, run: int) -> NullReporter | RichReporter:
+            say(f"{item.path}: run {run}/{args.repeat}")
+            return _reporter(args)
+
+        series: list[RepeatStats] = []
+        try:
+            for stats in rehearse_series(
+                loaded,
+                args.repeat,
+                run_reporter,
+                keep_cluster=args.keep_cluster,
+                baselines=baselines,
+                announce=say,
+            ):
+                series.append(stats)
+        finally:
+            if args.junit and series:
+                write_junit([r for stats in series for r in stats.results], args.junit)
+        interrupted = len(series) < len(loaded) or any(stats.interrupted for stats in series)
+        if args.json:
+            print(repeat_json(series, interrupted))
+        else:
+            console = make_console(stderr=False)
+            for stats in series:
+                if args.quiet:
+                    style = "green" if stats.passed else "red"
+                    console.print(stats.summary(), style=style, soft_wrap=True, markup=False)
+                else:
+                    print_stats(stats, console)
+        if interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_OK if all(stats.passed for stats in series) else EXIT_FAILED
+    results: list[ScenarioResult] = []
+    checks: list[BaselineCheck | None] = []
+    try:
+        for item, baseline in zip(loaded, baselines, strict=True):
+            if baseline is None:
+                results.append(rehearse(item, _reporter(args), keep_cluster=args.keep_cluster))
+                checks.append(None)
+            else:
+                done = rehearse_once(
+                    item, _reporter(args), keep_cluster=args.keep_cluster, baseline=baseline
+                )
+                results.append(done.result)
+                checks.append(done.baseline)
+            if results[-1].interrupted:
+                break
+    finally:
+        if args.junit and results:
+            write_junit(results, args.junit)
+    if args.baseline is None:
+        return _finish(args, results)
+    if args.json:
+        print(rehearsal_json(results, checks))
+        if any(r.interrupted for r in results):
+            return EXIT_INTERRUPTED
+        return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
+    code = _finish(args, results)
+    if not args.quiet:
+        console = make_console(stderr=False)
+        for check in checks:
+            if check is None:
+                continue
+            console.print(f"  {check.note()}", soft_wrap=True, markup=False)
+            if check.diff is not None and check.diff.semantic:
+                print_diff(check.diff, console, changes_only=True)
+    return code
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from recorder.recording_check.check import check, print_report, result_json
+    from recorder.recording_check.recording import CastError
+
+    (loaded,) = _load_all([args.file])
+    try:
+        result = check(loaded, args.against)
+    except CastError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(result_json(result))
+    else:
+        print_report(result, make_console(stderr=False))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """0 the casts show the same steps (identical, or different only in masked values; timing
+    never counts), 1 a step changed, was added or removed, 2 bad input."""
+    from recorder.cast.diff import builtin_masks, diff_casts, diff_json, print_diff, scenario_masks
+    from recorder.cast.reader import CastReadError, load_cast
+
+    if not args.timing_threshold >= 0:
+        return _usage("--timing-threshold takes a number of seconds, 0 or more")
+    masks = builtin_masks()
+    if args.scenario is not None:
+        (loaded,) = _load_all([args.scenario])
+        masks = scenario_masks(loaded)
+    try:
+        old, new = load_cast(args.old), load_cast(args.new)
+    except CastReadError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    diff = diff_casts(old, new, masks, args.timing_threshold)
+    if args.json:
+        print(diff_json(diff))
+    else:
+        print_diff(diff, make_console(stderr=False))
+    return EXIT_FAILED if diff.semantic else EXIT_OK
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    """Exit 0 when played to the end or quit with q; Ctrl-C exits 130 (see main)."""
+    from player.play import PlayError, list_chapters, play
+    from recorder.cast.reader import load_cast
+
+    if args.speed <= 0 or (args.idle_limit is not None and args.idle_limit <= 0):
+        return _usage("--speed and --idle-limit take a positive number")
+    try:
+        cast = load_cast(args.cast)
+        if args.list:
+            print("\n".join(list_chapters(cast)))
+            return EXIT_OK
+        play(
+            cast,
+            speed=args.speed,
+            idle_time_limit=args.idle_limit,
+            from_marker=args.from_marker,
+            pause_on_markers=args.pause_on_markers,
+        )
+    except PlayError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    """0: every step passed live; 1: a step failed or fell back; 130: ended with Ctrl-Q."""
+    from player.live.presenter_keys import RevealWidth
+    from player.live.show import ShowSettings, run_show
+
+    try:
+        reveal = RevealWidth.parse(args.reveal)
+    except ValueError as exc:
+        return _usage(str(exc))
+    if args.cps is not None and not 0 < args.cps <= 1000:
+        return _usage("--cps takes a speed between 0 and 1000 characters/s")
+    if args.no_fallback and (args.cast or args.fallback_rest):
+        return _usage("--no-fallback cannot be combined with --cast or --fallback-rest")
+    (loaded,) = _load_all([args.file])
+    settings = ShowSettings(
+        cast=args.cast,
+        fallback=not args.no_fallback,
+        fallback_rest=args.fallback_rest,
+        reveal=reveal,
+        auto=args.auto,
+        cps=args.cps,
+        presenter_view=args.presenter_view,
+        socket=args.socket,
+        keep_cluster=args.keep_cluster,
+    )
+    outcome = run_show(loaded, settings)
+    result = outcome.result
+    if args.auto:  # a rehearsal: no audience to keep this from
+        line = summary_line(result)
+        if outcome.fallbacks:
+            line += f"; {outcome.fallbacks} step(s) played from the verified cast"
+        print(line, file=sys.stderr)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.passed and not outcome.fallbacks else EXIT_FAILED
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    """0 clean, 1 a leak found (one line each, the value itself never printed), 2 bad input."""
+    from recorder.cast.leak_scan import scan_files
+    from recorder.scenario.preflight import resolve_env
+
+    secrets: list[str] = []
+    if args.scenario is not None:
+        (loaded,) = _load_all([args.scenario])
+        _, secrets = resolve_env(loaded)
+    leaks, errors = scan_files(args.casts, secrets)
+    for error in errors:
+        print(error, file=sys.stderr)
+    for path, leak in leaks:
+        print(f"{path}: {leak}")
+    if errors:
+        return EXIT_USAGE
+    if leaks:
+        print(f"stagecast: {len(leaks)} leak(s) found: do not publish", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"clean: {len(args.casts)} cast(s) scanned")
+    return EXIT_OK
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from player.publish.upload import cmd_upload as run
+
+    return run(args)
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from player.publish.site import cmd_site as run
+
+    return run(args)
+
+
+def cmd_notes(args: argparse.Namespace) -> int:
+    from player.live.notes import run_notes
+    from player.live.presenter import default_socket_path
+
+    return run_notes(args.socket or default_socket_path())
