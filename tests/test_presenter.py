@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from player.live.notes import NotesState, clock, run_notes, schedule
+from player.live.notes import run_notes
+from player.live.notes_view import NotesState, clock, schedule
 from player.live.presenter import (
     PresenterChannel,
     PresenterError,
