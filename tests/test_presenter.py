@@ -22,12 +22,11 @@ from rich.console import Console
 
 from player.live.notes import run_notes
 from player.live.notes_view import NotesState, clock, schedule
+from player.live.notes_window import notes_command, open_presenter_terminal
 from player.live.presenter import (
     PresenterChannel,
     PresenterError,
     default_socket_path,
-    notes_command,
-    open_presenter_terminal,
     secure_dir,
 )
 

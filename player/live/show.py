@@ -91,7 +91,7 @@ def run_show(loaded: LoadedScenario, settings: ShowSettings) -> ShowOutcome:
     try:
         where = f"presenter view: `stagecast notes --socket {channel.path}`"
         if settings.presenter_view:
-            from .presenter import open_presenter_terminal
+            from .notes_window import open_presenter_terminal
 
             try:
                 where = open_presenter_terminal(channel.path)
