@@ -43,6 +43,11 @@ def pins() -> dict[str, str]:
         match = re.fullmatch(r"([A-Z][A-Z0-9_]*)=(\S+)", line)
         assert match, f"versions.env: not NAME=value: {line!r}"
         name, value = match.groups()
+        # NAME=${NAME:-value}: a default that a profile may set in the environment.
+        default = re.fullmatch(r"\$\{([A-Z][A-Z0-9_]*):-(\S+)\}", value)
+        if default:
+            assert default.group(1) == name, f"versions.env: {line!r} defaults another name"
+            value = default.group(2)
         values[name] = re.sub(r"\$([A-Z][A-Z0-9_]*)", lambda m: values[m.group(1)], value)
     return values
 

@@ -11,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,6 +20,10 @@ from recorder.errors import ScenarioError
 from .model import EnvFrom, Expect, KeyAction, KeyedError, Scenario, Step
 from .yaml_source import PathKey, SourceMap, load_yaml
 
+if TYPE_CHECKING:
+    from .profile import LoadedProfile
+
+_Model = TypeVar("_Model", bound=BaseModel)
 STEP_LISTS = ("setup", "steps", "teardown")
 VAR_REF = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -31,6 +35,7 @@ class LoadedScenario:
     path: Path
     source: SourceMap
     sha256: str  # of the file, every file it includes, and its support folder
+    profile: LoadedProfile | None = None  # set by profile.apply_profile
 
     @property
     def name(self) -> str:
@@ -192,14 +197,21 @@ def _expand_includes(
 
 
 def _validate(data: dict[str, Any], source: SourceMap, file: str) -> Scenario:
+    return validate_as(Scenario, data, source, file)
+
+
+def validate_as(
+    root: type[_Model], data: dict[str, Any], source: SourceMap, file: str
+) -> _Model:
+    """`root` validated from YAML data, or the one ScenarioError that points at the problem."""
     try:
-        return Scenario.model_validate(data)
+        return root.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         # An unknown key often explains a "missing" one (`titel` for `title`): report it first.
         rank = {"extra_forbidden": 0, "missing": 2}
         error = min(errors, key=lambda e: rank.get(e["type"], 1))
-        raise _to_scenario_error(error, data, source, file) from None
+        raise _to_scenario_error(error, data, source, file, root) from None
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
@@ -232,9 +244,9 @@ def path_is_tag(part: str) -> bool:
     )
 
 
-def _model_for(path: PathKey) -> type[BaseModel] | None:
+def _model_for(path: PathKey, root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
     """The model whose fields are valid at `path`, for 'did you mean' suggestions."""
-    model: type[BaseModel] | None = Scenario
+    model: type[BaseModel] | None = root
     for part in path:
         if model is None:
             return None
@@ -255,7 +267,7 @@ def _model_for(path: PathKey) -> type[BaseModel] | None:
             "steps": Step,
             "teardown": Step,
             "env": EnvFrom,
-        }.get(part)
+        }.get(part) or _field_model(model, part)
     return model
 
 
@@ -275,7 +287,11 @@ def _dotted(path: PathKey) -> str:
 
 
 def _to_scenario_error(
-    error: dict[str, Any], data: dict[str, Any], source: SourceMap, file: str
+    error: dict[str, Any],
+    data: dict[str, Any],
+    source: SourceMap,
+    file: str,
+    root: type[BaseModel] = Scenario,
 ) -> ScenarioError:
     loc = tuple(error["loc"])
     cause = (error.get("ctx") or {}).get("error")
@@ -286,7 +302,7 @@ def _to_scenario_error(
     where = _dotted(path)
     if kind == "extra_forbidden":
         bad = path[-1]
-        model = _model_for(path[:-1])
+        model = _model_for(path[:-1], root)
         known = list(model.model_fields) if model else []
         near = difflib.get_close_matches(str(bad), known, n=1, cutoff=0.6)
         hint = f"did you mean '{near[0]}'?" if near else f"allowed keys: {', '.join(known)}"

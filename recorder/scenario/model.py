@@ -141,6 +141,27 @@ class Enters(Strict):
         return self
 
 
+class Unavailable(Strict):
+    """Why a step cannot run under a profile; it is then reported as not run, never passed."""
+
+    reason: str = Field(min_length=1, description="What is missing, and why")
+    rest: bool = Field(
+        False, description="The later steps cannot run either (they need what this one makes)"
+    )
+
+
+def _as_unavailable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: {"reason": v} if isinstance(v, str) else v for k, v in value.items()}
+    return value
+
+
+UnavailableOn = Annotated[
+    dict[str, Unavailable],
+    BeforeValidator(_as_unavailable, json_schema_input_type=dict[str, str | Unavailable]),
+]
+
+
 class Step(Strict):
     run: str | None = Field(None, description="The command; several lines and heredocs allowed")
     say: str | None = Field(None, description="Narration, typed as a comment before the command")
@@ -165,6 +186,11 @@ class Step(Strict):
         None,
         description="Why this step differs on purpose from the speaker's recording "
         "(a pinned version, a fixed typo): `stagecast check` reports it",
+    )
+    unavailable_on: UnavailableOn | None = Field(
+        None,
+        description="profile name: why this step cannot run there (`--profile`); the step is "
+        "reported as not run, and the cast says so instead of faking it",
     )
 
     @model_validator(mode="after")

@@ -1,0 +1,61 @@
+# A Docker daemon of the project's own: data root in the cache (so built images survive),
+# exec root, pid file and socket under $RUN_DIR. No iptables rules and no docker0 bridge:
+# kind's nodes talk over kind's own bridge network, and nothing else is needed from the host.
+# shellcheck shell=bash
+
+DOCKER_DATA="$CACHE_ROOT/docker"
+DOCKER_PIDFILE="$RUN_DIR/dockerd.pid"
+DOCKER_LOG="$RUN_DIR/dockerd.log"
+
+dockerd_running() {
+    [ -f "$DOCKER_PIDFILE" ] && kill -0 "$(cat "$DOCKER_PIDFILE")" 2>/dev/null
+}
+
+docker_start() {
+    if dockerd_running; then return 0; fi
+    command -v dockerd >/dev/null || die "dockerd is not installed: apt-get install docker.io"
+    mkdir -p "$RUN_DIR" "$DOCKER_DATA"
+    # Which cgroup directories docker will add, so that docker_stop removes only those.
+    : > "$RUN_DIR/cgroups-before"
+    for d in /sys/fs/cgroup/*/docker; do [ -d "$d" ] && echo "$d" >> "$RUN_DIR/cgroups-before"; done
+    local args=(--data-root "$DOCKER_DATA" --exec-root "$RUN_DIR/exec" --pidfile "$DOCKER_PIDFILE"
+                -H "$DOCKER_HOST" --iptables=false --ip-masq=false --bridge=none
+                --storage-driver=overlay2 --log-level=warn)
+    if lacks_cap_sys_resource; then
+        log "this machine's capability bounding set lacks CAP_SYS_RESOURCE: containers run through runc-without-sys-resource"
+        args+=(--add-runtime "stagecast-runc=$HERE_DIR/runc-without-sys-resource"
+               --default-runtime stagecast-runc)
+    fi
+    setsid dockerd "${args[@]}" >"$DOCKER_LOG" 2>&1 < /dev/null &
+    local i
+    for i in $(seq 1 60); do
+        if docker version >/dev/null 2>&1; then return 0; fi
+        if ! kill -0 $! 2>/dev/null; then
+            tail -5 "$DOCKER_LOG" >&2; die "dockerd exited at start (log: $DOCKER_LOG)" 1
+        fi
+        sleep 0.5
+    done
+    die "dockerd did not answer on $DOCKER_SOCK within 30 s (log: $DOCKER_LOG)" 1
+}
+
+docker_stop() {
+    if dockerd_running; then
+        local pid; pid="$(cat "$DOCKER_PIDFILE")"
+        kill "$pid"
+        for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    # The daemon's containerd and shims die with it; their mounts may linger.
+    pkill -f "containerd --config $RUN_DIR/exec/" 2>/dev/null || true
+    local m
+    for m in $(findmnt -rn -o TARGET | grep -E "^($RUN_DIR|$DOCKER_DATA)/" | sort -r); do
+        umount -l "$m" 2>/dev/null || true
+    done
+    # Cgroup directories that docker made and left (empty ones only; rmdir refuses others).
+    for d in /sys/fs/cgroup/*/docker; do
+        [ -d "$d" ] || continue
+        grep -qx "$d" "$RUN_DIR/cgroups-before" 2>/dev/null && continue
+        find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    done
+    rm -rf "$RUN_DIR"
+}
