@@ -9,16 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, scenario_text
-from recorder.cast.diff import (
-    START,
-    builtin_masks,
-    diff_casts,
-    read_timeline,
-    render,
-    segments,
-    timeline_of,
-)
+from recorder.cast.diff import builtin_masks, diff_casts
 from recorder.cast.reader import CastReadError, load_cast
+from recorder.cast.segments import START, read_timeline, render, segments, timeline_of
 from recorder.run.record import record
 from recorder.run.rehearse import load_baseline, rehearse, rehearse_once
 from recorder.scenario.loader import load_scenario
@@ -372,7 +365,8 @@ def test_builtin_masks_cover_volatile_lab_output(text: str, masked: str | None) 
 
 
 def test_the_same_lines_in_another_order_are_cosmetic() -> None:
-    from recorder.cast.diff import Segment, _compare
+    from recorder.cast.diff import _compare
+    from recorder.cast.segments import Segment
 
     old = Segment(1, "show", "switch a\n  port x\nswitch b\n  port y", 1.0)
     new = Segment(1, "show", "switch b\n  port y\nswitch a\n  port x", 1.0)

@@ -5,6 +5,10 @@ as in `record`; hidden steps and API waits run silently. When a step fails, time
 presenter presses the fallback key, that step's segment of the verified cast is played in
 place (the safety net), and the show goes on: live again, or from the recording to the end.
 Everything meant for the presenter goes to the presenter channel, never to the audience.
+
+Over 400 lines on purpose: `LiveRunner` is one subclass of the recorder's `Runner`, and its
+sections (presenter channel, keys, revealing, the free shell, the safety net) share that
+runner's state and override its steps, so splitting it into mixins would scatter one flow.
 """
 
 from __future__ import annotations

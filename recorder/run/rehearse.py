@@ -17,14 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recorder.cast.diff import (
-    CastDiff,
-    Timeline,
-    diff_casts,
-    read_timeline,
-    scenario_masks,
-    timeline_of,
-)
+from recorder.cast.diff import CastDiff, diff_casts, scenario_masks
+from recorder.cast.segments import Timeline, read_timeline, timeline_of
 from recorder.cast.writer import Cast
 from recorder.scenario.loader import LoadedScenario
 
