@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from recorder.errors import StagecastError
 
-from .commands import EXIT_FAILED, EXIT_INTERRUPTED
 from .parser import build_parser
+from .subcommands import EXIT_FAILED, EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

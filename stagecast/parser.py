@@ -7,8 +7,8 @@ from pathlib import Path
 
 from recorder import __version__
 
-from . import commands
-from .commands import EXIT_USAGE
+from . import subcommands
+from .subcommands import EXIT_USAGE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,10 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     lint = sub.add_parser("lint", help="validate scenario files; run nothing")
     lint.add_argument("files", nargs="+", type=Path)
-    lint.set_defaults(func=commands.cmd_lint)
+    lint.set_defaults(func=subcommands.cmd_lint)
 
     schema = sub.add_parser("schema", help="print the scenario JSON Schema")
-    schema.set_defaults(func=commands.cmd_schema)
+    schema.set_defaults(func=subcommands.cmd_schema)
 
     rec = sub.add_parser("record", help="record a verified cast at human typing speed")
     rec.add_argument(
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--cps", type=float, help="type at this many characters/s instead (a quick preview)"
     )
     _output_flags(rec)
-    rec.set_defaults(func=commands.cmd_record)
+    rec.set_defaults(func=subcommands.cmd_record)
 
     reh = sub.add_parser("rehearse", help="run scenarios fast and check every step")
     reh.add_argument("files", nargs="+", type=Path)
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run each scenario N times: per-step p50/p95 and pass rate, total against budget",
     )
     _output_flags(reh)
-    reh.set_defaults(func=commands.cmd_rehearse)
+    reh.set_defaults(func=subcommands.cmd_rehearse)
 
     chk = sub.add_parser(
         "check", help="compare a scenario with the speaker's own asciinema recording"
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--against", type=Path, required=True, metavar="RECORDING", help="asciicast v1/v2 file"
     )
     chk.add_argument("--json", action="store_true", help="print results as JSON on stdout")
-    chk.set_defaults(func=commands.cmd_check)
+    chk.set_defaults(func=subcommands.cmd_check)
 
     dif = sub.add_parser("diff", help="compare two casts step by step, as the audience saw them")
     dif.add_argument("old", type=Path, help="asciicast v1/v2 file")
@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="report a step whose duration changed by more than this (default 2; never fails)",
     )
     dif.add_argument("--json", action="store_true", help="print the diff as JSON on stdout")
-    dif.set_defaults(func=commands.cmd_diff)
+    dif.set_defaults(func=subcommands.cmd_diff)
 
     play = sub.add_parser(
         "play",
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     play.add_argument("--pause-on-markers", action="store_true", help="pause at each marker")
     play.add_argument("--list", action="store_true", help="print the chapters and exit")
-    play.set_defaults(func=commands.cmd_play)
+    play.set_defaults(func=subcommands.cmd_play)
 
     live = sub.add_parser(
         "live",
@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave the scenario's kind cluster running afterwards",
     )
-    live.set_defaults(func=commands.cmd_live)
+    live.set_defaults(func=subcommands.cmd_live)
 
     scan = sub.add_parser(
         "scan",
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="also look for this scenario's declared secret values (env: {from_env, secret})",
     )
-    scan.set_defaults(func=commands.cmd_scan)
+    scan.set_defaults(func=subcommands.cmd_scan)
 
     up = sub.add_parser("upload", help="upload a verified cast to an asciinema server")
     up.add_argument("cast", type=Path, help="asciicast file")
@@ -177,16 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--force", action="store_true", help="upload an unverified cast (the leak scan still runs)"
     )
-    up.set_defaults(func=commands.cmd_upload)
+    up.set_defaults(func=subcommands.cmd_upload)
 
     web = sub.add_parser("site", help="build a static site of casts that opens from file://")
     web.add_argument("casts_dir", type=Path, metavar="CASTS_DIR")
     web.add_argument("-o", "--output", type=Path, default=Path("site"), metavar="OUT_DIR")
-    web.set_defaults(func=commands.cmd_site)
+    web.set_defaults(func=subcommands.cmd_site)
 
     notes = sub.add_parser("notes", help="the presenter view of a running `stagecast live`")
     notes.add_argument("--socket", type=Path, help="the live session's socket")
-    notes.set_defaults(func=commands.cmd_notes)
+    notes.set_defaults(func=subcommands.cmd_notes)
     return parser
 
 
