@@ -21,9 +21,9 @@ from recorder.shell.output_cleaner import Redactor
 from recorder.shell.typing_model import TypingModel
 
 from .audience import write_fd
+from .live_runner import LiveOptions, LiveRunner
 from .presenter import PresenterChannel, PresenterError, default_socket_path
 from .presenter_keys import AutoPresenter, RevealWidth, presenter_terminal
-from .runner import LiveOptions, LiveRunner
 from .safety_net import SafetyNet, SafetyNetError
 
 
