@@ -111,6 +111,15 @@ class KubeGateway:
             failures.extend(check_failures(check, objects))
         return failures
 
+    def server_version(self) -> str | None:
+        """The API server's version (`v1.20.2`), for provenance; None when unreachable."""
+        try:
+            from kubernetes import client
+
+            return str(client.VersionApi(self._client()).get_code(_request_timeout=5).git_version)
+        except Exception:  # provenance is best effort: a missing version never fails a run
+            return None
+
     def close(self) -> None:
         if self._api is not None:
             self._api.close()

@@ -15,7 +15,12 @@ from recorder.scenario.loader import LoadedScenario
 
 from .results import ScenarioResult, StepResult
 
-ICONS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("·", "dim")}
+ICONS = {
+    "passed": ("✓", "green"),
+    "failed": ("✗", "red"),
+    "skipped": ("·", "dim"),
+    "not-run": ("–", "yellow"),
+}
 LONG_STEP = 2.0  # seconds before the elapsed time is shown
 
 
@@ -86,6 +91,8 @@ class RichReporter:
         text.append(f"{where}{step.label}", style="dim" if step.hidden else "")
         if step.status != "skipped":
             text.append(f"  {step.duration:.1f}s", style="dim")
+        if step.not_run_reason:
+            text.append(f"\n      not run here: {step.not_run_reason}", style="yellow")
         for failure in step.failures:
             text.append(f"\n      {failure}", style="red")
         return text

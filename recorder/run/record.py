@@ -114,6 +114,8 @@ def _metadata(
             "version": stagecast_version(),
             "date": now_iso(),
             "tools": {name: clean(v) for name, v in tools.items() if v is not None},
+            **({"profile": loaded.profile.provenance()} if loaded.profile is not None else {}),
+            **({"cluster": runner.cluster} if runner.cluster else {}),
             "steps": [
                 {
                     "phase": step.phase,
@@ -123,6 +125,7 @@ def _metadata(
                     "status": step.status,
                     "exit": step.rc,
                     "duration": round(step.duration, 3),
+                    **({"not_run": clean(step.not_run_reason)} if step.not_run_reason else {}),
                 }
                 for step in result.steps
             ],

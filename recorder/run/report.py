@@ -13,9 +13,10 @@ from .results import ScenarioResult
 def summary_line(result: ScenarioResult) -> str:
     counts = result.counts()
     verdict = "PASS" if result.passed else ("INTERRUPTED" if result.interrupted else "FAIL")
+    not_run = f", {counts['not-run']} not run here" if counts["not-run"] else ""
     line = (
         f"{verdict} {result.path}: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped in {result.duration:.1f}s"
+        f"{counts['skipped']} skipped{not_run} in {result.duration:.1f}s"
     )
     failed = result.first_failure
     if failed is not None:
@@ -57,7 +58,7 @@ def junit_xml(results: Iterable[ScenarioResult]) -> str:
             name=result.name,
             tests=str(len(result.steps)),
             failures=str(counts["failed"]),
-            skipped=str(counts["skipped"]),
+            skipped=str(counts["skipped"] + counts["not-run"]),
             time=f"{result.duration:.3f}",
             file=result.path,
         )
@@ -76,6 +77,8 @@ def junit_xml(results: Iterable[ScenarioResult]) -> str:
                 failure.text = "\n".join(step.failures) + "\n--- output tail ---\n" + step.tail()
             elif step.status == "skipped":
                 ET.SubElement(case, "skipped", message="not run: an earlier step failed")
+            elif step.status == "not-run":
+                ET.SubElement(case, "skipped", message=f"not run here: {step.not_run_reason}")
         if result.error:
             ET.SubElement(suite, "system-err").text = result.error
     ET.indent(suites)

@@ -16,7 +16,7 @@ class StepResult:
     label: str
     command: str | None
     hidden: bool
-    status: str = "skipped"  # passed, failed or skipped
+    status: str = "skipped"  # passed, failed, skipped, or not-run (declared unable to run here)
     rc: int | None = None
     duration: float = 0.0
     output: str = ""  # plain text, redacted
@@ -24,6 +24,7 @@ class StepResult:
     attempts: int = 0
     location: str = ""  # file:line:col of the step
     command_time: float = 0.0  # what bash measured its commands ran, all attempts
+    not_run_reason: str = ""  # why a step declared unavailable under the profile did not run
 
     @property
     def passed(self) -> bool:
@@ -57,6 +58,7 @@ class ScenarioResult:
     failed_cast_path: Path | None = None
     report_path: Path | None = None
     sha256: str = ""
+    profile: str | None = None  # the profile's name, when the run used one
 
     @property
     def passed(self) -> bool:
@@ -72,7 +74,7 @@ class ScenarioResult:
         return next((s for s in self.steps if s.status == "failed"), None)
 
     def counts(self) -> dict[str, int]:
-        out = {"passed": 0, "failed": 0, "skipped": 0}
+        out = {"passed": 0, "failed": 0, "skipped": 0, "not-run": 0}
         for step in self.steps:
             out[step.status] = out.get(step.status, 0) + 1
         return out
@@ -91,6 +93,7 @@ class ScenarioResult:
             "failed_cast": str(self.failed_cast_path) if self.failed_cast_path else None,
             "report": str(self.report_path) if self.report_path else None,
             "scenario_sha256": self.sha256,
+            "profile": self.profile,
             "counts": self.counts(),
             "steps": [s.to_dict() for s in self.steps],
         }

@@ -116,6 +116,10 @@ class Runner:
         self._env: dict[str, str] = {}
         self._kube_gateway: KubeGateway | None = None
         self.notes: list[str] = []  # what the fixtures did, for the report
+        self.profile = loaded.profile.name if loaded.profile is not None else None
+        # Set by a step that cannot run under the profile and takes the rest with it.
+        self.rest_unavailable: str | None = None
+        self.cluster: dict[str, str] = {}  # what ran the steps, read before the cluster goes
         self.fixture = (
             ClusterFixture(self.scenario.cluster, loaded.path.parent, keep=keep_cluster)
             if self.scenario.cluster is not None
@@ -144,6 +148,7 @@ class Runner:
             title=self.redactor.clean_text(scenario.title),
             mode=self.mode,
             sha256=self.loaded.sha256,
+            profile=self.profile,
         )
         before: list[tuple[str, int, Step]] = []
         if base is not None:
@@ -172,6 +177,8 @@ class Runner:
         finally:
             with ignoring_interrupts():
                 self._run_teardown(result)
+                if self.scenario.cluster is not None and self.session is not None:
+                    self.cluster = self.cluster_facts()
                 if self.session is not None:
                     self.session.close()
                 if self._kube_gateway is not None:
@@ -254,8 +261,33 @@ class Runner:
     def _run_plan(self, plan: list[tuple[Step, StepResult]], result: ScenarioResult) -> None:
         """Every step in order, stopping at the first failure."""
         for step, step_result in plan:
+            if self.rest_unavailable is not None:
+                step_result.status = "not-run"
+                step_result.not_run_reason = self.rest_unavailable
+                continue
             if not self._run_one(step, step_result, result):
                 return
+
+    def unavailable(self, step: Step) -> str | None:
+        """Why `step` cannot run under this run's profile (its own declaration), if it cannot."""
+        if self.profile is None or not step.unavailable_on:
+            return None
+        spec = step.unavailable_on.get(self.profile)
+        return spec.reason if spec is not None else None
+
+    def _not_run(self, step: Step, result: StepResult, visible: bool, timeout: float) -> None:
+        """A step declared unable to run here: never faked. The audience reads why instead."""
+        reason = self.unavailable(step)
+        assert reason is not None and self.profile is not None
+        result.status = "not-run"
+        result.not_run_reason = reason
+        spec = (step.unavailable_on or {})[self.profile]
+        if spec.rest:
+            self.rest_unavailable = f"after {result.label!r}, which cannot run here: {reason}"
+        if visible:
+            human = self.mode != "rehearse"
+            self._say(f"[not run on {self.profile}: {reason}]", human, timeout)
+        self._finish_output(visible)
 
     def _run_one(self, step: Step, step_result: StepResult, result: ScenarioResult) -> bool:
         """Run one step of the main plan; False when the run cannot go on."""
@@ -374,6 +406,11 @@ class Runner:
         if human and (step.run or step.say):
             self._think()
         try:
+            if self.unavailable(step) is not None:
+                if step.say:
+                    self._say(step.say, human, timeout)
+                self._not_run(step, result, visible, timeout)
+                return
             if step.say:
                 self._say(step.say, human, timeout)
             if step.run:
@@ -583,6 +620,18 @@ class Runner:
                 _, since = session.wait_for(pattern, since, deadline.left())
             elif action.sleep is not None:
                 session.pump(min(action.sleep, deadline.left()))
+
+    def cluster_facts(self) -> dict[str, str]:
+        """What the cast was made on, for provenance: the kind cluster, its node image and the
+        API server's version (asked only where the scenario has a cluster)."""
+        cluster = self.scenario.cluster
+        if cluster is None:
+            return {}
+        facts = {"name": cluster.name, "node_image": cluster.image}
+        version = self._kube().server_version()
+        if version:
+            facts["kubernetes"] = version
+        return facts
 
     def _kube(self) -> KubeGateway:
         """The Kubernetes API, reached with the shell's KUBECONFIG (made on first use)."""

@@ -58,6 +58,16 @@ node_image_key() {
 }
 node_image() { echo "$NODE_IMAGE_REPO:$K8S_VERSION-$(node_image_key)"; }
 
+# docker build with a Dockerfile on stdin; its noise shown only when it fails.
+_docker_build() {
+    local tag="$1" context="$2" dockerfile="$3" err
+    err="$(mktemp)"
+    if ! printf '%s\n' "$dockerfile" | docker build -q -t "$tag" -f - "$context" >/dev/null 2>"$err"; then
+        cat "$err" >&2; rm -f "$err"; return 1
+    fi
+    rm -f "$err"
+}
+
 _image_has_key() {
     [ "$(docker image inspect -f '{{ index .Config.Labels "stagecast.key" }}' "$1" 2>/dev/null)" = "$2" ]
 }
@@ -77,8 +87,8 @@ _build_pod_images() {
     ctx="$(mktemp -d)"
     for cmd in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
         cp "$bin/$cmd" "$ctx/"
-        printf 'FROM stagecast.local/debian-base:bookworm\nCOPY %s /usr/local/bin/%s\nLABEL stagecast.key=%s\n' \
-            "$cmd" "$cmd" "$key" | docker build -q -t "$K8S_REGISTRY/$cmd:$K8S_VERSION" -f - "$ctx" >/dev/null
+        _docker_build "$K8S_REGISTRY/$cmd:$K8S_VERSION" "$ctx" \
+            "$(printf 'FROM stagecast.local/debian-base:bookworm\nCOPY %s /usr/local/bin/%s\nLABEL stagecast.key=%s' "$cmd" "$cmd" "$key")"
     done
     rm -rf "$ctx"; ctx="$(mktemp -d)"
     install -D -m 0755 "$bin/pause" "$ctx/pause"
@@ -87,7 +97,7 @@ _build_pod_images() {
 }
 
 _build_node_image() {
-    local key="$1" image="$2" bin root
+    local key="$1" image="$2" bin root ctx
     bin="$(kubernetes_dir)/bin"
     root="$CACHE_ROOT/work/node-rootfs"
     rm -rf "$root"; mkdir -p "$root"
@@ -115,10 +125,16 @@ _build_node_image() {
         "$K8S_REGISTRY/kube-apiserver:$K8S_VERSION" "$K8S_REGISTRY/kube-controller-manager:$K8S_VERSION" \
         "$K8S_REGISTRY/kube-scheduler:$K8S_VERSION" "$K8S_REGISTRY/kube-proxy:$K8S_VERSION" \
         -o "$root/kind/images/kubernetes.tar"
-    _import_dir "$root" "$image" "$key" \
-        -c 'ENV container=docker' -c 'STOPSIGNAL SIGRTMIN+3' \
-        -c 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]'
+    _import_dir "$root" "$image-rootfs" "$key"
     rm -rf "$root"
+    # systemd stops on SIGRTMIN+3, which `docker import` cannot set: a one-line build can.
+    ctx="$(mktemp -d)"
+    _docker_build "$image" "$ctx" "FROM $image-rootfs
+ENV container=docker
+STOPSIGNAL SIGRTMIN+3
+ENTRYPOINT [\"/usr/local/bin/entrypoint\", \"/sbin/init\"]"
+    rm -rf "$ctx"
+    docker rmi "$image-rootfs" >/dev/null
 }
 
 build_images() {
@@ -135,5 +151,6 @@ build_images() {
     if ! _image_has_key "$TEST_IMAGE" "$key"; then
         _import_dir "$(busybox_rootfs_dir)/rootfs" "$TEST_IMAGE" "$key" -c 'CMD ["/bin/sh"]'
     fi
+    docker image prune -f >/dev/null  # what an older build left untagged
     log "images ready in $((SECONDS - start)) s: $image, $TEST_IMAGE"
 }
