@@ -152,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave the scenario's kind cluster running afterwards",
     )
+    _profile_flag(live)
     live.set_defaults(func=subcommands.cmd_live)
 
     scan = sub.add_parser(
@@ -190,7 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _profile_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="run under a profile: what differs on this machine (images, node image, setup); "
+        "steps declared unavailable there are reported as not run",
+    )
+
+
 def _output_flags(parser: argparse.ArgumentParser) -> None:
+    _profile_flag(parser)
     parser.add_argument(
         "--keep-cluster",
         action="store_true",

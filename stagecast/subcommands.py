@@ -30,12 +30,26 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-def _load_all(files: Sequence[Path]) -> list[LoadedScenario]:
-    """Load every file before running any: one bad file means nothing runs."""
+def _load_all(files: Sequence[Path], profile: Path | None = None) -> list[LoadedScenario]:
+    """Load every file (under `profile`, if given) before running any: one bad file means
+    nothing runs."""
     loaded, errors = [], []
+    overlay = None
+    if profile is not None:
+        from recorder.scenario.profile import load_profile
+
+        try:
+            overlay = load_profile(profile)
+        except StagecastError as exc:
+            errors.append(str(exc))
     for file in files:
         try:
-            loaded.append(load_scenario(file))
+            scenario = load_scenario(file)
+            if overlay is not None:
+                from recorder.scenario.profile import apply_profile
+
+                scenario = apply_profile(scenario, overlay)
+            loaded.append(scenario)
         except StagecastError as exc:
             errors.append(str(exc))
     if errors:
@@ -92,7 +106,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         if not (args.quiet or args.json):
             print(f"stagecast: {why}", file=sys.stderr)
     else:
-        (loaded,) = _load_all([args.file])
+        (loaded,) = _load_all([args.file], args.profile)
     if args.cps is not None and not 0 < args.cps <= 1000:
         raise SystemExit(_usage("--cps takes a speed between 0 and 1000 characters/s"))
     result = record(
@@ -112,7 +126,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         return _usage("--repeat takes a number of runs, 1 or more")
     if args.baseline is not None and not args.baseline.is_dir():
         return _usage(f"--baseline {args.baseline}: not a directory")
-    loaded = _load_all(args.files)
+    loaded = _load_all(args.files, args.profile)
     # Every baseline is read before anything runs: an unreadable one is bad input (exit 2).
     baselines = [load_baseline(item, args.baseline) if args.baseline else None for item in loaded]
     if args.repeat is not None:
@@ -272,7 +286,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         return _usage("--cps takes a speed between 0 and 1000 characters/s")
     if args.no_fallback and (args.cast or args.fallback_rest):
         return _usage("--no-fallback cannot be combined with --cast or --fallback-rest")
-    (loaded,) = _load_all([args.file])
+    (loaded,) = _load_all([args.file], args.profile)
     settings = ShowSettings(
         cast=args.cast,
         fallback=not args.no_fallback,
