@@ -93,3 +93,19 @@ def final_screen(events: list[list], cols: int, rows: int) -> str:
 def failures_of(result: ScenarioResult) -> list[tuple[str, list[str]]]:
     """Each failed step's name and failures, for assertion messages."""
     return [(s.name, s.failures) for s in result.steps if s.failures]
+
+
+@pytest.fixture(scope="session")
+def real_kind():
+    """The session's registry-free kind (tests/real_kind.py); skips with the reason when it
+    cannot run here. At the end it deletes its clusters, stops its dockerd, and fails when
+    anything it made is left on the host."""
+    from real_kind import RealKind, skip_reason
+
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    kind = RealKind()
+    yield kind
+    left = kind.close()
+    assert not left, f"the registry-free kind left this on the host: {left}"

@@ -1,0 +1,186 @@
+"""Real kind clusters for the tests, on the registry-free kind the project builds
+(scenarios/kind/registry-free): its own dockerd, kind 0.27 and Kubernetes 1.20.2.
+
+A test that needs one asks for the session's `RealKind` and a cluster by name; the session
+deletes every cluster it made, stops the dockerd it started, and then checks that the host
+is as it was before (links, iptables rules, mounts, cgroups, daemon processes).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY_FREE = ROOT / "scenarios" / "kind" / "registry-free"
+SCRIPT = REGISTRY_FREE / "registry-free-kind"
+PROFILE = REGISTRY_FREE / "profile.yml"
+NODE_IMAGE = "stagecast.local/kind-node:v1.20.2"
+TEST_IMAGE = "stagecast.local/busybox:1.35"
+DUMMY_CNI = ROOT / "scenarios" / "kind" / "dummy-cni"
+DUMMY_CONF = ROOT / "scenarios" / "kind" / "99-dummy.conf"
+DAEMONS = ("dockerd", "containerd", "containerd-shim-runc-v2", "docker-proxy")
+
+
+def skip_reason() -> str | None:
+    """Why real kind cannot run here, in one line; None when it can."""
+    if os.geteuid() != 0:
+        return "needs root (the registry-free kind runs its own dockerd)"
+    for program, package in (("dockerd", "docker.io"), ("jq", "jq")):
+        if shutil.which(program) is None:
+            return f"needs {program} (Debian package {package}) for the registry-free kind"
+    done = subprocess.run([str(SCRIPT), "check"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return f"the registry-free kind is {done.stdout.strip() or 'not built'}"
+    return None
+
+
+def kind_env() -> dict[str, str]:
+    """The environment in which docker, kind and kubectl are the registry-free kind's."""
+    done = subprocess.run([str(SCRIPT), "env"], capture_output=True, text=True, check=True)
+    env = dict(os.environ)
+    for line in done.stdout.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        env[name] = value.replace("$PATH", os.environ.get("PATH", ""))
+    return env
+
+
+def _lines(*command: str) -> set[str]:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    return {line.strip() for line in done.stdout.splitlines() if line.strip()}
+
+
+@dataclass
+class KindHostState:
+    """What docker and kind may add to the host, and must take away again."""
+
+    links: set[str]
+    iptables: set[str]
+    mounts: set[str]
+    cgroups: set[str]
+    daemons: set[str]
+
+    @classmethod
+    def take(cls) -> KindHostState:
+        links = {line.split(":")[1].strip().split("@")[0] for line in _lines("ip", "-o", "link")}
+        rules = _lines("iptables-save") if shutil.which("iptables-save") else set()
+        cgroups = {str(p) for p in Path("/sys/fs/cgroup").glob("*/docker")}
+        cgroups |= {str(p) for p in Path("/sys/fs/cgroup").glob("*/kubelet")}
+        daemons = set()
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and (entry / "comm").read_text().strip() in DAEMONS:
+                    daemons.add(f"{entry.name} {(entry / 'comm').read_text().strip()}")
+            except OSError:
+                continue
+        return cls(
+            links={link for link in links if not link.startswith("lo")},
+            iptables={r for r in rules if r.startswith((":", "-A"))},
+            mounts=_lines("findmnt", "-rn", "-o", "TARGET"),
+            cgroups=cgroups,
+            daemons=daemons,
+        )
+
+    def leftovers(self, after: KindHostState) -> dict[str, set[str]]:
+        diff = {
+            name: getattr(after, name) - getattr(self, name)
+            for name in ("links", "iptables", "mounts", "cgroups", "daemons")
+        }
+        return {k: v for k, v in diff.items() if v}
+
+
+@dataclass
+class RealKind:
+    """The session's registry-free kind: dockerd started on first use, clusters on demand."""
+
+    env: dict[str, str] = field(default_factory=kind_env)
+    before: KindHostState = field(default_factory=KindHostState.take)
+    started_docker: bool = False
+    clusters: dict[str, Path] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def run(self, *args: str, timeout: float = 300, check: bool = True, **kwargs):
+        return subprocess.run(
+            list(args),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+            stdin=subprocess.DEVNULL,
+            **kwargs,
+        )
+
+    def start_docker(self) -> None:
+        probe = self.run("docker", "version", check=False, timeout=30)
+        if probe.returncode != 0:
+            self.run(str(SCRIPT), "start-docker", timeout=120)
+            self.started_docker = True
+
+    def cluster(self, name: str, config: Path | None = None, cni_on: tuple[str, ...] = ()) -> Path:
+        """A cluster `name`, made (once per session) on the local node image; its kubeconfig.
+
+        `cni_on` lists node names that get demo 1.1's dummy CNI plugin, so that they turn
+        Ready and run pods (with the plugin's made-up IP); the others stay NotReady."""
+        if name in self.clusters:
+            return self.clusters[name]
+        self.start_docker()
+        kubeconfig = Path(f"/tmp/stagecast-test-kind-{name}.kubeconfig")
+        existing = self.run("kind", "get", "clusters", check=False).stdout.split()
+        if name in existing:
+            self.run("kind", "delete", "cluster", "--name", name, timeout=180)
+        started = time.monotonic()
+        args = ["kind", "create", "cluster", "--name", name, "--image", NODE_IMAGE]
+        args += ["--kubeconfig", str(kubeconfig), "--wait", "0s"]
+        if config is not None:
+            args += ["--config", str(config)]
+        self.clusters[name] = kubeconfig
+        self.run(*args, timeout=600)
+        self.timings[f"create {name}"] = time.monotonic() - started
+        self.run("kind", "load", "docker-image", TEST_IMAGE, "--name", name, timeout=300)
+        for node in cni_on:
+            self.run("docker", "cp", str(DUMMY_CNI), f"{node}:/opt/cni/bin/dummy")
+            self.run(
+                "docker",
+                "exec",
+                "-i",
+                node,
+                "sh",
+                "-c",
+                "cat > /etc/cni/net.d/99-dummy.conf",
+                input=DUMMY_CONF.read_text(),
+            )
+        return kubeconfig
+
+    def kubectl(self, name: str, *args: str, check: bool = True, timeout: float = 120):
+        return self.run(
+            "kubectl",
+            "--kubeconfig",
+            str(self.clusters[name]),
+            *args,
+            check=check,
+            timeout=timeout,
+        )
+
+    def delete(self, name: str) -> None:
+        self.run("kind", "delete", "cluster", "--name", name, timeout=180, check=False)
+        kubeconfig = self.clusters.pop(name, None)
+        if kubeconfig is not None:
+            kubeconfig.unlink(missing_ok=True)
+
+    def close(self) -> dict[str, set[str]]:
+        """Delete what this session made, stop its dockerd: what is left on the host."""
+        for name in list(self.clusters):
+            self.delete(name)
+        if self.started_docker:
+            self.run(str(SCRIPT), "down", timeout=300, check=False)
+        deadline = time.monotonic() + 20
+        while True:
+            left = self.before.leftovers(KindHostState.take()) if self.started_docker else {}
+            if not left or time.monotonic() > deadline:
+                return left
+            time.sleep(0.5)
