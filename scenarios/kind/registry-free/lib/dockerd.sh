@@ -18,6 +18,9 @@ docker_start() {
     # Which cgroup directories docker will add, so that docker_stop removes only those.
     : > "$RUN_DIR/cgroups-before"
     for d in /sys/fs/cgroup/*/docker; do [ -d "$d" ] && echo "$d" >> "$RUN_DIR/cgroups-before"; done
+    # kind bind-mounts /lib/modules into its nodes, and docker makes the directory if the
+    # host has none (a kernel without loadable modules): remember to take it away again.
+    [ -e /lib/modules ] || : > "$RUN_DIR/no-lib-modules"
     local args=(--data-root "$DOCKER_DATA" --exec-root "$RUN_DIR/exec" --pidfile "$DOCKER_PIDFILE"
                 -H "$DOCKER_HOST" --iptables=false --ip-masq=false --bridge=none
                 --storage-driver=overlay2 --log-level=warn)
@@ -57,5 +60,6 @@ docker_stop() {
         grep -qx "$d" "$RUN_DIR/cgroups-before" 2>/dev/null && continue
         find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done
+    if [ -f "$RUN_DIR/no-lib-modules" ]; then rmdir /lib/modules 2>/dev/null || true; fi
     rm -rf "$RUN_DIR"
 }
