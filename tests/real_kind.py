@@ -63,6 +63,7 @@ class KindHostState:
     mounts: set[str]
     cgroups: set[str]
     daemons: set[str]
+    paths: set[str]  # host paths docker makes for kind's bind mounts
 
     @classmethod
     def take(cls) -> KindHostState:
@@ -83,12 +84,13 @@ class KindHostState:
             mounts=_lines("findmnt", "-rn", "-o", "TARGET"),
             cgroups=cgroups,
             daemons=daemons,
+            paths={p for p in ("/lib/modules",) if Path(p).exists()},
         )
 
     def leftovers(self, after: KindHostState) -> dict[str, set[str]]:
         diff = {
             name: getattr(after, name) - getattr(self, name)
-            for name in ("links", "iptables", "mounts", "cgroups", "daemons")
+            for name in ("links", "iptables", "mounts", "cgroups", "daemons", "paths")
         }
         return {k: v for k, v in diff.items() if v}
 
