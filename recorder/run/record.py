@@ -48,6 +48,9 @@ def record(
     started_at = int(time.time())
     runner = Runner(loaded, "record", reporter, cps=cps, keep_cluster=keep_cluster)
     result = runner.run()
+    if result.stopped and result.error is None:
+        # Every step that ran passed, but the story is cut short: not a cast to publish.
+        result.error = f"stopped at {result.stopped}: a partial demo is never published as verified"
     cast = runner.cast
     cast.metadata = _metadata(loaded, result, runner, started_at)
     remove_stale_temps(target)

@@ -24,6 +24,8 @@ def summary_line(result: ScenarioResult) -> str:
         line += f" — {failed.location} {failed.label!r}: {why}"
     elif result.error:
         line += f" — {result.error}"
+    elif result.stopped:
+        line += f" — stopped at {result.stopped}"
     return line
 
 

@@ -59,6 +59,7 @@ class ScenarioResult:
     report_path: Path | None = None
     sha256: str = ""
     profile: str | None = None  # the profile's name, when the run used one
+    stopped: str | None = None  # where and why the run stopped early, declared by the scenario
 
     @property
     def passed(self) -> bool:
@@ -94,6 +95,7 @@ class ScenarioResult:
             "report": str(self.report_path) if self.report_path else None,
             "scenario_sha256": self.sha256,
             "profile": self.profile,
+            "stopped": self.stopped,
             "counts": self.counts(),
             "steps": [s.to_dict() for s in self.steps],
         }

@@ -119,6 +119,7 @@ class Runner:
         self.profile = loaded.profile.name if loaded.profile is not None else None
         # Set by a step that cannot run under the profile and takes the rest with it.
         self.rest_unavailable: str | None = None
+        self.stopped: str | None = None  # a declared stop: where, and why
         self.cluster: dict[str, str] = {}  # what ran the steps, read before the cluster goes
         self.fixture = (
             ClusterFixture(self.scenario.cluster, loaded.path.parent, keep=keep_cluster)
@@ -188,6 +189,7 @@ class Runner:
                     if failure and result.error is None:
                         result.error = failure
             result.duration = time.monotonic() - started
+        result.stopped = self.stopped
         self.reporter.scenario_finished(result)
         return result
 
@@ -284,6 +286,8 @@ class Runner:
         spec = (step.unavailable_on or {})[self.profile]
         if spec.rest:
             self.rest_unavailable = f"after {result.label!r}, which cannot run here: {reason}"
+            where = f"{result.location} {result.label!r}"
+            self.stopped = f"{where} cannot run on {self.profile}: {reason}"
         if visible:
             human = self.mode != "rehearse"
             self._say(f"[not run on {self.profile}: {reason}]", human, timeout)
