@@ -288,9 +288,8 @@ class Runner:
             self.rest_unavailable = f"after {result.label!r}, which cannot run here: {reason}"
             where = f"{result.location} {result.label!r}"
             self.stopped = f"{where} cannot run on {self.profile}: {reason}"
-        if visible:
-            human = self.mode != "rehearse"
-            self._say(f"[not run on {self.profile}: {reason}]", human, timeout)
+        if visible:  # stagecast's own note, not the presenter's words: shown, not typed
+            self._say(f"[not run on {self.profile}: {reason}]", False, timeout)
         self._finish_output(visible)
 
     def _run_one(self, step: Step, step_result: StepResult, result: ScenarioResult) -> bool:
