@@ -6,6 +6,7 @@ short (`kubectl get nodes`) and never touch the speaker's ~/.kube/config.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -115,4 +116,37 @@ class ClusterFixture:
     def _kind(self, *args: str, timeout: float = 120) -> None:
         rc, out = self.run(["kind", *args], timeout)
         if rc != 0:
-            raise PrerequisiteError(f"kind {' '.join(args[:2])} failed: {out.strip()[-300:]}")
+            raise PrerequisiteError(kind_failure(f"kind {' '.join(args[:2])}", self.spec, out))
+
+
+# What kind says when it fails, and what to do about it: (pattern in its output, the fix).
+KIND_FAILURES = (
+    (
+        re.compile(r"failed to pull image|pull access denied|manifest unknown|not found: manifest"),
+        "the node image {image} is not on this machine and could not be pulled: build or load "
+        "it (docker pull {image}; on the registry-free kind: registry-free-kind build)",
+    ),
+    (
+        re.compile(r"Cannot connect to the Docker daemon|docker daemon is not running"),
+        "docker is not running: start it (or point DOCKER_HOST at a running one)",
+    ),
+    (
+        re.compile(r"node\(s\) already exist for a cluster with the name"),
+        "a cluster named {name} already exists: kind delete cluster --name {name}",
+    ),
+    (
+        re.compile(r"timed out after|context deadline exceeded"),
+        "kind timed out bringing up {name}: see `kind create cluster --name {name} --retain -v 1`",
+    ),
+)
+
+
+def kind_failure(what: str, spec: Cluster, output: str) -> str:
+    """One line for a failed kind command: the cause it names, and the fix."""
+    for pattern, fix in KIND_FAILURES:
+        if pattern.search(output):
+            return f"{what} failed: " + fix.format(image=spec.image, name=spec.name)
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:]
+    said = errors[0][:200] if errors else "no output"
+    return f"{what} failed: {said} (kind delete cluster --name {spec.name}, then try again)"

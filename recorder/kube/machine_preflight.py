@@ -18,13 +18,7 @@ def _runtime_running() -> str | None:
         if shutil.which(runtime) is None:
             continue
         tried.append(runtime)
-        try:
-            done = subprocess.run(
-                [runtime, "info"], capture_output=True, timeout=15, stdin=subprocess.DEVNULL
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if done.returncode == 0:
+        if runtime_answer(runtime) is None:
             return None
     if not tried:
         return "no container runtime: install docker (or podman) for kind"
@@ -32,6 +26,30 @@ def _runtime_running() -> str | None:
         f"{' and '.join(tried)} installed but not running: start it "
         "(for example `sudo systemctl start docker`)"
     )
+
+
+def runtime_answer(
+    runtime: str = "docker", env: dict[str, str] | None = None, timeout: float = 15
+) -> str | None:
+    """None when `runtime info` answers; otherwise the first line of what it said instead."""
+    try:
+        done = subprocess.run(
+            [runtime, "info"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+    except OSError as exc:
+        return str(exc)
+    except subprocess.TimeoutExpired:
+        return f"`{runtime} info` did not answer within {timeout:g}s"
+    if done.returncode == 0:
+        return None
+    lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower() or "cannot" in line.lower()]
+    return (errors or lines or [f"`{runtime} info` exited {done.returncode}"])[0][:300]
 
 
 def _meminfo_gb(field: str, proc: Path) -> float | None:

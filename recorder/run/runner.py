@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import copy
 import itertools
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from recorder.cast.writer import Cast
 from recorder.errors import PrerequisiteError, SessionDied, StepTimeout
 from recorder.kube.cluster import ClusterFixture
-from recorder.kube.machine_preflight import machine_problems
+from recorder.kube.machine_preflight import machine_problems, runtime_answer
 from recorder.scenario.keys import key_bytes
 from recorder.scenario.loader import LoadedScenario, load_scenario
 from recorder.scenario.model import Expect, KeyAction, Step
@@ -268,7 +269,19 @@ class Runner:
                 step_result.not_run_reason = self.rest_unavailable
                 continue
             if not self._run_one(step, step_result, result):
+                self._diagnose(step_result)
                 return
+
+    def _diagnose(self, step_result: StepResult) -> None:
+        """After a failed step of a kind demo: did docker die under it? Then say that first,
+        since every later symptom (a node gone, a refused connection) follows from it."""
+        if self.scenario.cluster is None or step_result.status != "failed":
+            return
+        problem = runtime_answer("docker", env={**os.environ, **self._env}, timeout=10)
+        if problem is not None:
+            step_result.failures.insert(
+                0, f"docker stopped answering, so the cluster's nodes are gone: {problem}"
+            )
 
     def unavailable(self, step: Step) -> str | None:
         """Why `step` cannot run under this run's profile (its own declaration), if it cannot."""
