@@ -52,6 +52,22 @@ def runtime_answer(
     return (errors or lines or [f"`{runtime} info` exited {done.returncode}"])[0][:300]
 
 
+def server_version(runtime: str = "docker", env: dict[str, str] | None = None) -> str | None:
+    """The container engine's own version (not its client's), for provenance."""
+    try:
+        done = subprocess.run(
+            [runtime, "version", "--format", "{{.Server.Version}}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip()[:80] or None if done.returncode == 0 else None
+
+
 def _meminfo_gb(field: str, proc: Path) -> float | None:
     try:
         for line in (proc / "meminfo").read_text().splitlines():

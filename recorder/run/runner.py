@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from recorder.cast.writer import Cast
 from recorder.errors import PrerequisiteError, SessionDied, StepTimeout
 from recorder.kube.cluster import ClusterFixture
-from recorder.kube.machine_preflight import machine_problems, runtime_answer
+from recorder.kube.machine_preflight import machine_problems, runtime_answer, server_version
 from recorder.scenario.keys import key_bytes
 from recorder.scenario.loader import LoadedScenario, load_scenario
 from recorder.scenario.model import Expect, KeyAction, Step
@@ -647,6 +647,9 @@ class Runner:
         version = self._kube().server_version()
         if version:
             facts["kubernetes"] = version
+        engine = server_version("docker", env={**os.environ, **self._env})
+        if engine:
+            facts["docker_engine"] = engine
         return facts
 
     def _kube(self) -> KubeGateway:
