@@ -95,6 +95,14 @@ def failures_of(result: ScenarioResult) -> list[tuple[str, list[str]]]:
     return [(s.name, s.failures) for s in result.steps if s.failures]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "real_kind: runs on the registry-free kind (tests/real_kind.py); skips, saying why, "
+        "where it cannot run",
+    )
+
+
 @pytest.fixture(scope="session")
 def real_kind():
     """The session's registry-free kind (tests/real_kind.py); skips with the reason when it
@@ -109,3 +117,16 @@ def real_kind():
     yield kind
     left = kind.close()
     assert not left, f"the registry-free kind left this on the host: {left}"
+
+
+@pytest.fixture(scope="session")
+def api_cluster(real_kind) -> Path:
+    """The API tests' shared cluster (real_kind.API_CLUSTER: a NotReady control plane and a
+    worker made Ready by the dummy CNI plugin); its kubeconfig. Tests put their objects in
+    namespaces of their own."""
+    return real_kind.api_cluster()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `disruptive` (they kill the session's dockerd) run last."""
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)

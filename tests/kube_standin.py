@@ -1,17 +1,28 @@
-"""A STAND-IN for the Kubernetes API server, for tests only: not a cluster, not kube-apiserver.
+"""A STAND-IN for the Kubernetes API server, for two faults only: not a cluster.
 
-kind and kube-apiserver cannot run on this machine, so the tests of recorder/kube/ talk
-to this small HTTP server instead (standard library only). It answers the few requests the
-gateway makes, in the real API's JSON shapes: lists (kind, apiVersion, metadata with
-resourceVersion, items), single objects, 404 Status objects, and watches
-(`?watch=true`: newline-delimited {"type": ADDED|MODIFIED|DELETED|ERROR, "object": ...}
-events, chunked, honouring resourceVersion, timeoutSeconds, labelSelector and
-fieldSelector). A watch from a resourceVersion older than the kept history gets the real
-410 "Expired" ERROR event.
+The Kubernetes tests (tests/test_kube.py) run against a real kube-apiserver, on the
+registry-free kind (tests/real_kind.py). A real server cannot be made to give two faults on
+demand, so these come from this small HTTP server (standard library only), for these tests:
 
-Tests change the state through a small Python API (add, update, set_condition, delete,
-later) and every change becomes a watch event. No authentication, no admission, no
-controllers, no validation: whatever a test stores is what the client reads.
+- a watch that expires with 410 Gone (`expire_next_watches`, `compact()`):
+  `test_expired_watch_lists_again`. A real apiserver answers 410 only once its watch cache
+  has rolled past the list's resourceVersion (a hundred or more changes of that resource, or
+  an etcd compaction, every five minutes); on a fresh cluster a watch from
+  resourceVersion=1 replays the whole history instead;
+- a watch connection dropped in the middle of its stream (`drop_next_watches`):
+  `test_dropped_watch_lists_again`. A real apiserver only does that when it dies, which
+  would take the shared cluster's API away from every other test for a minute;
+- and `test_standin_watch_stream_expires_and_drops`, which checks that both faults have the
+  real shapes (an ERROR event with code 410; a chunk cut off mid-way).
+
+It answers the few requests the gateway makes, in the real API's JSON shapes: lists (kind,
+apiVersion, metadata with resourceVersion, items), single objects, 404 Status objects, and
+watches (`?watch=true`: newline-delimited {"type": ADDED|MODIFIED|DELETED|ERROR, "object":
+...} events, chunked, honouring resourceVersion, timeoutSeconds, labelSelector and
+fieldSelector). Tests change the state through a small Python API (add, update,
+set_condition, delete, later, when_watched) and every change becomes a watch event. No
+authentication, no admission, no controllers, no validation: whatever a test stores is what
+the client reads.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -124,6 +136,7 @@ class KubeStandin:
         self._thread: threading.Thread | None = None
         self.requests: list[Request] = []
         self.expire_next_watches = 0  # answer this many watches with 410 Expired
+        self.drop_next_watches = 0  # cut this many watch streams off in the middle
         self._triggers: list[tuple[str, float, Callable[..., Any], tuple, dict]] = []
         self.changes: list[tuple[float, str, str]] = []  # (monotonic time, type, name)
 
@@ -408,6 +421,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         pending: list[dict] = []
         with standin._cond:
+            dropped = standin.drop_next_watches > 0
+            standin.drop_next_watches -= dropped
+        if dropped:  # a chunk announced, half of it sent, then the connection cut
+            self.wfile.write(b"40\r\n" + b'{"type": "MODIFIED", "obj')
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        with standin._cond:
             since = query.get("resourceVersion") or "0"
             if standin.expire_next_watches > 0:
                 standin.expire_next_watches -= 1
@@ -566,12 +588,6 @@ def write_kubeconfig(path: Path, server: str) -> Path:
 # -- object builders, in the shapes the real API returns --------------------------------------
 
 
-NOT_READY_MESSAGE = (
-    "container runtime network not ready: NetworkReady=false "
-    "reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized"
-)
-
-
 def condition(type_: str, status_: str, reason: str | None = None, message: str | None = None):
     cond: dict[str, Any] = {
         "type": type_,
@@ -583,33 +599,6 @@ def condition(type_: str, status_: str, reason: str | None = None, message: str 
     if message:
         cond["message"] = message
     return cond
-
-
-def node(name: str, ready: bool = False, control_plane: bool = False) -> dict:
-    labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}
-    if control_plane:
-        labels["node-role.kubernetes.io/control-plane"] = ""
-    ready_cond = (
-        condition("Ready", "True", "KubeletReady", "kubelet is posting ready status")
-        if ready
-        else condition("Ready", "False", "KubeletNotReady", NOT_READY_MESSAGE)
-    )
-    return {
-        "kind": "Node",
-        "apiVersion": "v1",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {"podCIDR": "10.244.0.0/24"},
-        "status": {
-            "conditions": [
-                condition("MemoryPressure", "False", "KubeletHasSufficientMemory"),
-                ready_cond,
-            ],
-            "nodeInfo": {
-                "kubeletVersion": "v1.31.0",
-                "containerRuntimeVersion": "containerd://1.7.18",
-            },
-        },
-    }
 
 
 def pod(
@@ -645,91 +634,6 @@ def pod(
         "metadata": meta,
         "spec": {"nodeName": node_name, "containers": [{"name": "app", "image": "alpine"}]},
         "status": status_,
-    }
-
-
-def network_status(*entries: tuple[str, str, list[str]]) -> str:
-    """The Multus annotation: (network name, interface, ips) per attachment, first default."""
-    out = []
-    for i, (net, iface, ips) in enumerate(entries):
-        entry: dict[str, Any] = {
-            "name": net,
-            "interface": iface,
-            "ips": ips,
-            "mac": f"0a:58:0a:f4:01:{i + 5:02x}",
-            "dns": {},
-        }
-        if i == 0:
-            entry["default"] = True
-        out.append(entry)
-    return json.dumps(out, indent=4)
-
-
-def daemonset(
-    name: str,
-    namespace: str = "kube-system",
-    desired: int = 2,
-    updated: int = 0,
-    available: int = 0,
-    observed: int = 1,
-    labels: dict[str, str] | None = None,
-) -> dict:
-    return {
-        "kind": "DaemonSet",
-        "apiVersion": "apps/v1",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels or {"app": name}},
-        "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"spec": {}}},
-        "status": {
-            "observedGeneration": observed,
-            "desiredNumberScheduled": desired,
-            "currentNumberScheduled": desired,
-            "updatedNumberScheduled": updated,
-            "numberAvailable": available,
-            "numberReady": available,
-        },
-    }
-
-
-def deployment(
-    name: str,
-    namespace: str = "default",
-    replicas: int = 2,
-    updated: int = 0,
-    available: int = 0,
-    total: int | None = None,
-    observed: int = 1,
-) -> dict:
-    return {
-        "kind": "Deployment",
-        "apiVersion": "apps/v1",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}},
-        "status": {
-            "observedGeneration": observed,
-            "replicas": replicas if total is None else total,
-            "updatedReplicas": updated,
-            "availableReplicas": available,
-            "readyReplicas": available,
-        },
-    }
-
-
-def crd(name: str, established: bool = False) -> dict:
-    plural, group = name.split(".", 1)
-    conditions = [condition("NamesAccepted", "True", "NoConflicts")]
-    if established:
-        conditions.append(condition("Established", "True", "InitialNamesAccepted"))
-    return {
-        "kind": "CustomResourceDefinition",
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "metadata": {"name": name},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"plural": plural, "kind": "NetworkAttachmentDefinition"},
-            "versions": [{"name": "v1", "served": True, "storage": True}],
-        },
-        "status": {"conditions": conditions},
     }
 
 

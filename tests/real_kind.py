@@ -3,7 +3,17 @@
 
 A test that needs one asks for the session's `RealKind` and a cluster by name; the session
 deletes every cluster it made, stops the dockerd it started, and then checks that the host
-is as it was before (links, iptables rules, mounts, cgroups, daemon processes).
+is as it was before (links, iptables rules, mounts, cgroups, daemon processes). Clusters it
+did not make (the speaker's `kind`, another session's) are never touched, and the dockerd
+keeps running while any of them exists.
+
+`API_CLUSTER` is the one cluster the API tests share: a control plane and a worker, with the
+dummy CNI plugin on the worker only, so the worker turns Ready and runs pods while the
+control plane stays NotReady, as in demo 1.1.
+
+For development, STAGECAST_KEEP_TEST_CLUSTERS=1 reuses a cluster of the same name when one
+exists and leaves the session's clusters (and the dockerd) running at the end; the
+host-state check is then skipped, since nothing was taken down.
 """
 
 from __future__ import annotations
@@ -24,6 +34,20 @@ TEST_IMAGE = "stagecast.local/busybox:1.35"
 DUMMY_CNI = ROOT / "scenarios" / "kind" / "dummy-cni"
 DUMMY_CONF = ROOT / "scenarios" / "kind" / "99-dummy.conf"
 DAEMONS = ("dockerd", "containerd", "containerd-shim-runc-v2", "docker-proxy")
+KEEP = os.environ.get("STAGECAST_KEEP_TEST_CLUSTERS") == "1"
+
+API_CLUSTER = "stagecast-kube"
+API_CONTROL_PLANE = f"{API_CLUSTER}-control-plane"
+API_WORKER = f"{API_CLUSTER}-worker"
+API_CLUSTER_CONFIG = """\
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking:
+  disableDefaultCNI: true
+nodes:
+  - role: control-plane
+  - role: worker
+"""
 
 
 def skip_reason() -> str | None:
@@ -106,6 +130,8 @@ class RealKind:
     timings: dict[str, float] = field(default_factory=dict)
 
     def run(self, *args: str, timeout: float = 300, check: bool = True, **kwargs):
+        if "input" not in kwargs:
+            kwargs["stdin"] = subprocess.DEVNULL
         return subprocess.run(
             list(args),
             env=self.env,
@@ -113,7 +139,6 @@ class RealKind:
             text=True,
             timeout=timeout,
             check=check,
-            stdin=subprocess.DEVNULL,
             **kwargs,
         )
 
@@ -132,7 +157,15 @@ class RealKind:
             return self.clusters[name]
         self.start_docker()
         kubeconfig = Path(f"/tmp/stagecast-test-kind-{name}.kubeconfig")
+        if name == "kind":
+            raise ValueError("the cluster named kind is the speaker's: tests never touch it")
         existing = self.run("kind", "get", "clusters", check=False).stdout.split()
+        if name in existing and KEEP:
+            self.run(
+                "kind", "export", "kubeconfig", "--name", name, "--kubeconfig", str(kubeconfig)
+            )
+            self.clusters[name] = kubeconfig
+            return kubeconfig
         if name in existing:
             self.run("kind", "delete", "cluster", "--name", name, timeout=180)
         started = time.monotonic()
@@ -158,7 +191,24 @@ class RealKind:
             )
         return kubeconfig
 
-    def kubectl(self, name: str, *args: str, check: bool = True, timeout: float = 120):
+    def api_cluster(self) -> Path:
+        """The API tests' shared cluster (API_CLUSTER); its kubeconfig."""
+        config = Path(f"/tmp/stagecast-test-kind-{API_CLUSTER}.yaml")
+        config.write_text(API_CLUSTER_CONFIG)
+        return self.cluster(API_CLUSTER, config, cni_on=(API_WORKER,))
+
+    def adopt(self, name: str) -> None:
+        """A cluster that a scenario makes itself: deleted with the session's own."""
+        self.clusters.setdefault(name, Path(f"/tmp/stagecast-test-kind-{name}.kubeconfig"))
+
+    def restart_docker(self) -> None:
+        """After a test killed dockerd: start it again; the clusters it ran are dead, so go."""
+        self.run(str(SCRIPT), "start-docker", timeout=120)
+        self.started_docker = True
+        for name in list(self.clusters):
+            self.delete(name)
+
+    def kubectl(self, name: str, *args: str, check: bool = True, timeout: float = 120, **kwargs):
         return self.run(
             "kubectl",
             "--kubeconfig",
@@ -166,19 +216,29 @@ class RealKind:
             *args,
             check=check,
             timeout=timeout,
+            **kwargs,
         )
 
     def delete(self, name: str) -> None:
+        if name == "kind":
+            raise ValueError("the cluster named kind is the speaker's: tests never touch it")
         self.run("kind", "delete", "cluster", "--name", name, timeout=180, check=False)
         kubeconfig = self.clusters.pop(name, None)
         if kubeconfig is not None:
             kubeconfig.unlink(missing_ok=True)
 
     def close(self) -> dict[str, set[str]]:
-        """Delete what this session made, stop its dockerd: what is left on the host."""
+        """Delete what this session made, stop its dockerd: what is left on the host.
+
+        The dockerd stays up while clusters this session did not make still run on it."""
+        if KEEP:
+            return {}
         for name in list(self.clusters):
             self.delete(name)
         if self.started_docker:
+            others = self.run("kind", "get", "clusters", check=False).stdout.split()
+            if others:
+                return {"clusters this session did not make (dockerd left running)": set(others)}
             self.run(str(SCRIPT), "down", timeout=300, check=False)
         deadline = time.monotonic() + 20
         while True:
