@@ -328,7 +328,7 @@ def _v1_events(path: Path, stdout: list[Any]) -> list[tuple[float, str, str]]:
 def read_cast(path: Path) -> tuple[dict[str, Any], list[tuple[float, str, str]]]:
     """A v1 or v2 cast's whole header and its events with absolute times, or ValueError.
 
-    Not `cast_reader.load_cast`: asciinema's v1 reader keeps only a few header keys, and a
+    Not `reader.load_cast`: asciinema's v1 reader keeps only a few header keys, and a
     leak may hide in any of them."""
     try:
         text = Path(path).read_text(encoding="utf-8")

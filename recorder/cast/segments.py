@@ -33,10 +33,10 @@ class Timeline:
 
 
 def timeline_of(cast: Any) -> Timeline:
-    """A Timeline from a cast as read (`cast_reader.Cast`) or written (`cast_writer.Cast`)."""
+    """A Timeline from a cast as read (`reader.Cast`) or written (`writer.Cast`)."""
     if isinstance(cast, Timeline):
         return cast
-    if hasattr(cast, "header"):  # cast_reader.Cast: a file as read, events as tuples
+    if hasattr(cast, "header"):  # reader.Cast: a file as read, events as tuples
         cols = int(cast.header.get("width") or DEFAULT_WIDTH)
         events = [(float(t), str(code), str(data)) for t, code, data in cast.events]
         return Timeline(cols, events, str(getattr(cast, "path", "")))
