@@ -1,18 +1,30 @@
-"""The kind cluster fixture's decisions, machine preflight, and builds_on, without kind."""
+"""The kind cluster fixture, machine preflight and builds_on.
+
+The fixture's decisions (`plan`) and the machine checks on a made-up /proc are unit tests.
+The fixture itself (create, reuse, delete, --keep-cluster), the container-runtime check and
+builds_on run for real, on the registry-free kind (tests/real_kind.py), with small one-node
+clusters named stagecast-fixture* that each test deletes again; they skip, saying why, where
+that kind cannot run. No test touches a cluster it did not make (the speaker's `kind`).
+"""
 
 from __future__ import annotations
 
+import json
+import secrets
 import shutil
-import subprocess
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, scenario_text, step
+from conftest import read_cast, run_cli, scenario_text, step
+from real_kind import API_CLUSTER, NODE_IMAGE, RealKind
 from recorder.kube.cluster import ClusterFixture, expected_nodes, plan
+from recorder.kube.gateway import KubeGateway
 from recorder.kube.machine_preflight import machine_problems
 from recorder.run.rehearse import rehearse
-from recorder.scenario.kube_model import Cluster, Preflight
+from recorder.scenario.kube_model import Cluster, KubeCheck, Preflight, WaitFor
 from recorder.scenario.loader import load_scenario
 
 
@@ -43,32 +55,143 @@ def test_expected_nodes_reads_the_kind_config(tmp_path: Path) -> None:
     assert expected_nodes(Cluster(), tmp_path) == 1
 
 
-def test_fixture_drives_kind_with_its_own_kubeconfig(tmp_path: Path) -> None:
-    calls: list[list[str]] = []
-
-    def kind(argv: list[str], timeout: float) -> tuple[int, str]:
-        calls.append(argv)
-        return (0, "") if argv[1:3] != ["get", "clusters"] else (0, "other\n")
-
-    fixture = ClusterFixture(Cluster(image="kindest/node:v1.31.0"), tmp_path, run=kind)
-    env, why = fixture.up()
-    assert why == "creating cluster kind"
-    assert env == {"KUBECONFIG": fixture.kubeconfig}
-    create = calls[-1]
-    assert create[:5] == ["kind", "create", "cluster", "--name", "kind"]
-    assert "--image" in create and "kindest/node:v1.31.0" in create
-    assert create[-2:] == ["--kubeconfig", fixture.kubeconfig]
-    assert fixture.down() is None
-    assert calls[-1] == ["kind", "delete", "cluster", "--name", "kind"]
-    kept = ClusterFixture(Cluster(), tmp_path, keep=True, run=kind)
-    kept.up()
-    count = len(calls)
-    assert kept.down() is None and len(calls) == count, "--keep-cluster deletes nothing"
+# The registry-free node image has no default CNI manifest (kindnet's image would need a
+# registry): its clusters are made with the default CNI disabled, as demo 1.1's is.
+ONE_NODE = """\
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking:
+  disableDefaultCNI: true
+nodes:
+  - role: control-plane
+"""
 
 
-@pytest.mark.skipif(shutil.which("kind") is None, reason="needs kind (not installable here)")
-def test_real_kind_lists_clusters() -> None:  # pragma: no cover - only where kind exists
-    assert subprocess.run(["kind", "get", "clusters"], capture_output=True).returncode == 0
+def clusters(kind: RealKind) -> list[str]:
+    return kind.run("kind", "get", "clusters", check=False).stdout.split()
+
+
+@pytest.fixture
+def fixture_cluster(real_kind: RealKind, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A name for a one-node cluster of this test's own; whatever the test leaves of it is
+    deleted afterwards (never another cluster)."""
+    test = request.node.name.removeprefix("test_").removeprefix("fixture_")
+    suffix = test.replace("_", "-")[:20].strip("-")
+    name = f"stagecast-fixture-{suffix}"
+    if name in clusters(real_kind):  # a run that died before its cleanup
+        real_kind.run("kind", "delete", "cluster", "--name", name, timeout=180)
+    yield name
+    if name in clusters(real_kind):
+        real_kind.run("kind", "delete", "cluster", "--name", name, timeout=180)
+
+
+@pytest.mark.real_kind
+def test_fixture_creates_reuses_keeps_and_deletes_a_real_cluster(
+    real_kind: RealKind, fixture_cluster: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DOCKER_HOST", "PATH"):  # the fixture runs the registry-free kind's `kind`
+        monkeypatch.setenv(name, real_kind.env[name])
+    (tmp_path / "kind.yaml").write_text(ONE_NODE)
+    spec = Cluster(name=fixture_cluster, image=NODE_IMAGE, config="kind.yaml")
+    first = ClusterFixture(spec, tmp_path)
+    env, why = first.up()
+    assert why == f"creating cluster {fixture_cluster}"
+    assert env == {"KUBECONFIG": first.kubeconfig}
+    assert fixture_cluster in clusters(real_kind)
+    gateway = KubeGateway(first.kubeconfig)
+    try:
+        wait = WaitFor(kind="Node", name=f"{fixture_cluster}-control-plane", count=1, timeout=120)
+        assert gateway.wait_for(wait) is None
+        assert gateway.server_version() == "v1.20.2"
+    finally:
+        gateway.close()
+    # A second run finds it, of the right shape, and reuses it with a kubeconfig of its own.
+    again = ClusterFixture(spec, tmp_path, keep=True)
+    env, why = again.up()
+    assert why == f"reusing cluster {fixture_cluster} (1 nodes)"
+    assert env["KUBECONFIG"] != first.kubeconfig
+    gateway = KubeGateway(env["KUBECONFIG"])
+    try:
+        assert gateway.check_all([KubeCheck(kind="Node", count=1)]) == []
+    finally:
+        gateway.close()
+    # --keep-cluster: nothing is deleted; the kubeconfig (a temp file) goes.
+    assert again.down() is None
+    assert fixture_cluster in clusters(real_kind)
+    assert not Path(env["KUBECONFIG"]).exists()
+    # The default: the cluster is deleted.
+    assert first.down() is None
+    assert fixture_cluster not in clusters(real_kind)
+    assert not Path(first.kubeconfig).exists()
+
+
+KEPT_SCENARIO = """\
+preflight: {container_runtime: true}
+cluster: {name: %(name)s, image: %(image)s, config: kind.yaml}
+steps:
+  - run: kubectl get nodes -o name
+    expect: {contains: node/%(name)s-control-plane}
+  - wait_for: {kind: Node, count: 1, timeout: 120}
+  - run: %(command)s
+"""
+
+
+@pytest.mark.real_kind
+def test_keep_cluster_through_the_cli(
+    real_kind: RealKind, fixture_cluster: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "kept.yaml"
+    (tmp_path / "kind.yaml").write_text(ONE_NODE)
+
+    def scenario(command: str) -> Path:
+        fields = {"name": fixture_cluster, "image": NODE_IMAGE, "command": command}
+        path.write_text(scenario_text(textwrap.dedent(KEPT_SCENARIO % fields)))
+        return path
+
+    # rehearse --keep-cluster: the fixture creates the cluster and leaves it running.
+    done = run_cli(
+        "rehearse",
+        "--keep-cluster",
+        str(scenario("kubectl create namespace left-here")),
+        env=real_kind.env,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert fixture_cluster in clusters(real_kind)
+    # record (no --keep-cluster): the same cluster is reused (the namespace is still there),
+    # the cast names what it ran on, and the cluster is deleted afterwards.
+    cast = tmp_path / "kept.cast"
+    done = run_cli(
+        "record",
+        str(scenario("kubectl get namespace left-here -o name")),
+        "-o",
+        str(cast),
+        env=real_kind.env,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    header, events = read_cast(cast)
+    assert "namespace/left-here" in "".join(e[2] for e in events if e[1] == "o")
+    facts = json.dumps(header)
+    assert NODE_IMAGE in facts and "v1.20.2" in facts, header
+    assert fixture_cluster not in clusters(real_kind)
+
+
+@pytest.mark.real_kind
+def test_preflight_stops_before_the_cluster_when_docker_is_not_running(
+    real_kind: RealKind, fixture_cluster: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "pf.yaml"
+    (tmp_path / "kind.yaml").write_text(ONE_NODE)
+    fields = {"name": fixture_cluster, "image": NODE_IMAGE, "command": "'true'"}
+    path.write_text(scenario_text(textwrap.dedent(KEPT_SCENARIO % fields)))
+    dead = {**real_kind.env, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    done = run_cli("rehearse", str(path), env=dead, timeout=300)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{path}:5:" in done.stderr
+    assert "docker installed but not running" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert fixture_cluster not in clusters(real_kind)
 
 
 def _fake_proc(tmp_path: Path, available_kb: int, watches: int, instances: int) -> Path:
@@ -105,17 +228,20 @@ def test_machine_problems_name_the_fix(tmp_path: Path) -> None:
     assert machine_problems(spec, proc=roomy, sys=tmp_path / "sys") == []
 
 
-def test_container_runtime_check_on_this_machine() -> None:
-    problems = machine_problems(Preflight())
-    running = any(
-        shutil.which(r) and subprocess.run([r, "info"], capture_output=True).returncode == 0
-        for r in ("docker", "podman")
-    )
-    if running:
-        assert problems == []
-    else:
-        assert len(problems) == 1
-        assert "docker" in problems[0] or "container runtime" in problems[0]
+@pytest.mark.real_kind
+def test_container_runtime_check_against_the_real_dockerd(
+    real_kind: RealKind, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", real_kind.env["PATH"])
+    monkeypatch.setenv("DOCKER_HOST", real_kind.env["DOCKER_HOST"])
+    assert machine_problems(Preflight()) == []
+    # The same check against a socket no dockerd listens on.
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    installed = [r for r in ("docker", "podman") if shutil.which(r)]
+    assert machine_problems(Preflight()) == [
+        f"{' and '.join(installed)} installed but not running: start it "
+        "(for example `sudo systemctl start docker`)"
+    ]
 
 
 def test_preflight_failure_exits_2_and_runs_nothing(tmp_path: Path) -> None:
@@ -159,6 +285,50 @@ def test_builds_on_runs_the_base_scenario_hidden_only_when_needed(tmp_path: Path
     assert [s.status for s in second.steps if s.phase == "builds_on"] == ["skipped", "skipped"]
     assert log.read_text().count("base-ran") == 1
     assert step(second, 0).output.strip().splitlines() == ["ready", "from-base"]
+
+
+@pytest.mark.real_kind
+def test_builds_on_sets_up_the_real_cluster_once(
+    real_kind: RealKind, api_cluster: Path, tmp_path: Path
+) -> None:
+    """Demo 1.2 builds on demo 1.1's cluster state: the base scenario runs (hidden) only
+    while the state it makes is missing from the real cluster."""
+    namespace = f"t-builds-on-{secrets.token_hex(3)}"
+    env = (
+        f"env: {{KUBECONFIG: {json.dumps(str(api_cluster))}, "
+        f"PATH: {json.dumps(real_kind.env['PATH'])}}}\n"
+    )
+    (tmp_path / "base.yaml").write_text(
+        scenario_text(
+            env + "steps:\n"
+            f"  - run: kubectl create namespace {namespace}\n"
+            f"  - run: kubectl -n {namespace} create configmap stage --from-literal=from=base\n"
+            f"  - wait_for: {{kind: Pod, namespace: {namespace}, count: 0, timeout: 60}}\n"
+        )
+    )
+    top = tmp_path / "top.yaml"
+    top.write_text(
+        scenario_text(
+            env + f"builds_on: {{scenario: base.yaml, unless: kubectl get namespace {namespace}}}\n"
+            "steps:\n"
+            f"  - run: kubectl -n {namespace} get configmap stage -o jsonpath='{{.data.from}}'\n"
+            "    expect: {contains: base}\n"
+        )
+    )
+    try:
+        first = rehearse(load_scenario(top))
+        assert first.passed, [(s.label, s.failures) for s in first.steps]
+        base = [s for s in first.steps if s.phase == "builds_on"]
+        assert [s.status for s in base] == ["passed", "passed", "passed"]
+        assert all(s.hidden for s in base)
+        second = rehearse(load_scenario(top))
+        assert second.passed, [(s.label, s.failures) for s in second.steps]
+        assert [s.status for s in second.steps if s.phase == "builds_on"] == ["skipped"] * 3
+        assert "base" in step(second, 0).output
+    finally:
+        real_kind.kubectl(
+            API_CLUSTER, "delete", "namespace", namespace, "--wait=false", check=False
+        )
 
 
 def test_builds_on_and_cluster_config_must_exist(tmp_path: Path) -> None:
