@@ -1,0 +1,202 @@
+"""The talk's kind demos, for real, on the registry-free kind (tests/real_kind.py): demo 1.1
+rehearsed and staged live with its verified cast as the safety net, demo 1.2 as far as it can
+go without a registry, and the faults a real cluster meets: a step timing out, and dockerd
+killed in the middle of the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, read_cast
+from host_state import scenario_variant
+from real_kind import PROFILE, RealKind
+
+DEMO_11 = ROOT / "scenarios" / "demo-1.1.yaml"
+DEMO_12 = ROOT / "scenarios" / "demo-1.2.yaml"
+CAST_11 = ROOT / "casts" / "demo-1.1.cast"
+CRICTL_STEPS = {"crictl ps", "docker exec kind-worker crictl ps --name alpine-sleeper"}
+
+
+def stagecast(kind: RealKind, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """The CLI, run where docker, kind and kubectl are the registry-free kind's."""
+    return subprocess.run(
+        [sys.executable, "-m", "stagecast", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**kind.env, "NO_COLOR": "1", "COLUMNS": "200"},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def steps_by_label(report: dict) -> dict[str, dict]:
+    (scenario,) = report["scenarios"]
+    return {step["label"]: step for step in scenario["steps"]}
+
+
+@pytest.fixture
+def demo_cluster(real_kind: RealKind) -> RealKind:
+    """The demos make and keep their cluster `kind` themselves; the session deletes it."""
+    real_kind.start_docker()
+    real_kind.adopt("kind")
+    return real_kind
+
+
+def test_demo_11_rehearses_for_real(demo_cluster: RealKind) -> None:
+    done = stagecast(
+        demo_cluster,
+        "rehearse",
+        "--keep-cluster",
+        "--json",
+        "--profile",
+        str(PROFILE),
+        str(DEMO_11),
+    )
+    report = json.loads(done.stdout)
+    steps = steps_by_label(report)
+    failed = {label: s["failures"] for label, s in steps.items() if s["status"] == "failed"}
+    assert done.returncode == 0, (failed, done.stderr[-2000:])
+    (scenario,) = report["scenarios"]
+    assert scenario["profile"] == "registry-free-kind"
+    not_run = {label for label, s in steps.items() if s["status"] == "not-run"}
+    assert not_run == CRICTL_STEPS
+    assert all("crictl is not packaged by Debian" in steps[s]["not_run_reason"] for s in not_run)
+    assert scenario["counts"]["passed"] == len(steps) - len(not_run)
+    # The real cluster's own words, as the speaker saw them.
+    assert "control-plane,master" in steps["Nodes NotReady"]["output_tail"]
+    assert "192.0.2.22" in steps["kubectl get pod -owide"]["output_tail"]
+    assert (
+        "CNI call for DEL"
+        in steps["docker exec kind-worker grep 'CNI call for DEL' /tmp/cni-..."]["output_tail"]
+    )
+
+
+def test_demo_12_runs_until_flannel_then_names_the_image(demo_cluster: RealKind) -> None:
+    """After 1.1 (kept), 1.2 starts from its end state and stops where a registry is needed."""
+    done = stagecast(
+        demo_cluster,
+        "rehearse",
+        "--keep-cluster",
+        "--json",
+        "--profile",
+        str(PROFILE),
+        str(DEMO_12),
+    )
+    report = json.loads(done.stdout)
+    steps = steps_by_label(report)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (scenario,) = report["scenarios"]
+    assert "Install Flannel" in scenario["stopped"]
+    assert "ghcr.io/flannel-io/flannel" in scenario["stopped"]
+    assert steps["Only the dummy config"]["status"] == "passed"
+    assert steps["br_netfilter"]["status"] == "not-run"
+    assert steps["Install Flannel"]["status"] == "not-run"
+    after = [s for s in scenario["steps"] if s["phase"] == "steps"]
+    flannel = next(i for i, s in enumerate(after) if s["label"] == "Install Flannel")
+    assert all(s["status"] == "not-run" for s in after[flannel:])
+    assert all(s["status"] == "passed" for s in after[:flannel] if s["label"] != "br_netfilter")
+    summary = [line for line in done.stderr.splitlines() if line.startswith("PASS")]
+    assert summary and "stopped at" in summary[0] and "ghcr.io/flannel-io" in summary[0]
+
+
+def test_the_committed_cast_is_demo_11_made_here(real_kind: RealKind) -> None:
+    header, events = read_cast(CAST_11)
+    provenance = header["stagecast"]
+    assert provenance["verified"] is True
+    assert provenance["profile"]["name"] == "registry-free-kind"
+    assert provenance["cluster"]["kubernetes"] == "v1.20.2"
+    assert provenance["cluster"]["node_image"] == "stagecast.local/kind-node:v1.20.2"
+    assert "0.27.0" in provenance["tools"]["kind"]
+    assert provenance["cluster"]["docker_engine"].startswith("20.10")
+    visible = [s for s in provenance["steps"] if s["phase"] == "steps" and not s["hidden"]]
+    markers = [e[2] for e in events if e[1] == "m"]
+    assert markers == [s["marker"] for s in visible]
+    assert {s["marker"] for s in provenance["steps"] if s["status"] == "not-run"} == CRICTL_STEPS
+    output = "".join(e[2] for e in events if e[1] == "o")
+    assert "[not run on registry-free-kind: crictl is not packaged by Debian" in output
+
+
+def test_live_auto_of_demo_11_with_its_verified_cast(
+    demo_cluster: RealKind, tmp_path: Path
+) -> None:
+    done = stagecast(
+        demo_cluster,
+        "live",
+        "--auto",
+        "--cps",
+        "60",
+        "--keep-cluster",
+        "--profile",
+        str(PROFILE),
+        "--socket",
+        str(tmp_path / "sock" / "live.sock"),
+        str(DEMO_11),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "192.0.2.22" in done.stdout
+    assert "PASS" in done.stderr
+
+
+def test_a_step_timing_out_fails_the_record_and_keeps_the_verified_cast(
+    demo_cluster: RealKind, tmp_path: Path
+) -> None:
+    target = tmp_path / "demo-1.1.cast"
+    target.write_bytes(CAST_11.read_bytes())
+    before = target.read_bytes()
+    text = DEMO_11.read_text().replace(
+        "    run: kubectl get nodes\n", "    run: kubectl get nodes --watch\n    timeout: 5\n"
+    )
+    assert text != DEMO_11.read_text()
+    with scenario_variant(DEMO_11, "timeout", text) as variant:
+        done = stagecast(
+            demo_cluster,
+            "record",
+            "--keep-cluster",
+            "--cps",
+            "100",
+            "--profile",
+            str(PROFILE),
+            "-o",
+            str(target),
+            str(variant),
+        )
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Nodes NotReady" in done.stderr and "timed out" in done.stderr
+    assert target.read_bytes() == before
+    assert (tmp_path / "demo-1.1.failed.cast").exists()
+
+
+@pytest.mark.disruptive
+def test_dockerd_killed_mid_demo_says_what_died_and_tears_down(
+    demo_cluster: RealKind, tmp_path: Path
+) -> None:
+    """dockerd is killed by a hidden step of the demo itself, just before the pod step."""
+    pidfile = Path("/run/stagecast-kind/dockerd.pid")
+    kill = (
+        "  - run: kill -KILL $(cat /run/stagecast-kind/dockerd.pid)\n    hidden: true\n\n"
+        '  - say: "A pod. Kubernetes schedules it on kind-worker'
+    )
+    text = DEMO_11.read_text().replace(
+        '  - say: "A pod. Kubernetes schedules it on kind-worker', kill
+    )
+    assert text != DEMO_11.read_text() and pidfile.exists()
+    try:
+        with scenario_variant(DEMO_11, "dockerd-killed", text) as variant:
+            done = stagecast(
+                demo_cluster, "rehearse", "--profile", str(PROFILE), str(variant), timeout=900
+            )
+        assert done.returncode == 1, done.stderr[-2000:]
+        summary = [line for line in done.stderr.splitlines() if line.startswith("FAIL")]
+        assert summary and "docker stopped answering" in summary[0], done.stderr[-2000:]
+        assert "Cannot connect to the Docker daemon" in summary[0]
+        assert "teardown kubectl delete pod" in done.stderr  # teardown ran
+        assert not os.path.exists(f"/proc/{pidfile.read_text().strip()}")
+    finally:
+        demo_cluster.restart_docker()
