@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from real_kind import NODE_IMAGE, RealKind
+
 PASSING = """\
 title: passing
 steps:
@@ -55,14 +57,17 @@ INCLUDED_STEPS = """\
 """
 
 
-def pytest_run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def pytest_run(
+    folder: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=folder,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
+        env=env,
     )
 
 
@@ -155,3 +160,68 @@ def test_the_tour_passes_as_a_pytest_item() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "scenarios/tour.yaml::tour PASSED" in done.stdout
     assert done.stdout.count("SUBPASSED") >= 9  # one per step, hidden ones included
+
+
+# A kind demo in miniature, on the registry-free kind: its own one-node cluster (the node
+# image has no default CNI, so the config disables it), created by the fixture and deleted
+# after the item.
+REAL_KIND_DEMO = """\
+title: a real kind demo
+cluster: {name: %(name)s, image: %(image)s, config: kind.yaml}
+steps:
+  - run: kubectl get nodes --no-headers
+    expect:
+      lines: ['%(name)s-control-plane +NotReady +control-plane,master ']
+  - wait_for:
+      {kind: Node, name: %(name)s-control-plane, condition: Ready, status: 'False', timeout: 120}
+  - run: echo api checked
+    expect:
+      kube:
+        - {kind: Node, count: 1}
+"""
+REAL_KIND_CONFIG = """\
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking:
+  disableDefaultCNI: true
+nodes:
+  - role: control-plane
+"""
+
+
+@pytest.mark.real_kind
+def test_a_kind_scenario_runs_as_an_item_on_a_real_cluster(
+    real_kind: RealKind, tmp_path: Path
+) -> None:
+    name = "stagecast-fixture-plugin"
+
+    def clusters() -> list[str]:
+        return real_kind.run("kind", "get", "clusters", check=False).stdout.split()
+
+    if name in clusters():  # a run that died before its cleanup
+        real_kind.run("kind", "delete", "cluster", "--name", name, timeout=180)
+    (tmp_path / "real-kind.yaml").write_text(REAL_KIND_DEMO % {"name": name, "image": NODE_IMAGE})
+    (tmp_path / "kind.yaml").write_text(REAL_KIND_CONFIG)
+    (tmp_path / "plain.yaml").write_text(PASSING)
+    try:
+        done = pytest_run(
+            tmp_path,
+            "-m",
+            "kind",
+            "-v",
+            "-o",
+            "verbosity_subtests=1",
+            "-rA",
+            env=real_kind.env,
+            timeout=900,
+        )
+        out = done.stdout
+        assert done.returncode == 0, out + done.stderr
+        assert "real-kind.yaml::real-kind PASSED" in out
+        assert "plain.yaml::plain" not in out, "-m kind selects the kind scenario only"
+        assert out.count("SUBPASSED") == 3, out
+        assert "1 deselected" in out
+        assert name not in clusters(), "the fixture deletes the cluster after the item"
+    finally:
+        if name in clusters():
+            real_kind.run("kind", "delete", "cluster", "--name", name, timeout=180)
