@@ -59,7 +59,7 @@ def skip_reason() -> str | None:
             return f"needs {program} (Debian package {package}) for the registry-free kind"
     done = subprocess.run([str(SCRIPT), "check"], capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        return f"the registry-free kind is {done.stdout.strip() or 'not built'}"
+        return f"the registry-free kind is not built (run: {SCRIPT.relative_to(ROOT)} build)"
     return None
 
 
