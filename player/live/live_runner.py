@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from recorder.run.results import ScenarioResult, StepResult
-from recorder.run.runner import Runner, _ShellLost
+from recorder.run.runner import Attempt, Runner, ShellLost
 from recorder.scenario.model import Step
 from recorder.shell.session import ShellSession
 
@@ -80,6 +80,13 @@ class LiveOptions:
 
 
 class LiveRunner(Runner):
+    """The recorder's `Runner`, paced by the presenter and backed by the safety net.
+
+    It overrides Runner's hooks: `terminal_size` and `start_session` (the audience terminal),
+    `run_plan` (navigation and the safety net), `run_step`, `think_pause`, `type_line` (the
+    reveal) and `attempt` (a retry types itself).
+    """
+
     def __init__(self, loaded: LoadedScenario, options: LiveOptions, **kwargs: Any) -> None:
         super().__init__(loaded, "live", **kwargs)
         self.options = options
@@ -149,11 +156,11 @@ class LiveRunner(Runner):
 
     # -- the shell -----------------------------------------------------------------------
 
-    def _terminal_size(self) -> tuple[int, int]:
-        return self.options.size or super()._terminal_size()
+    def terminal_size(self) -> tuple[int, int]:
+        return self.options.size or super().terminal_size()
 
-    def _start_session(self) -> ShellSession:
-        session = super()._start_session()
+    def start_session(self) -> ShellSession:
+        session = super().start_session()
         self.audience.redactor = self.redactor  # run() made it from the scenario's secrets
         session.on_output = self.audience.feed
         session.input_fd = self.options.key_fd
@@ -208,10 +215,10 @@ class LiveRunner(Runner):
 
     # -- steps ---------------------------------------------------------------------------
 
-    def _think(self) -> None:
+    def think_pause(self) -> None:
         """Live, the presenter's own pace is the think time."""
 
-    def _run_plan(self, plan: list[tuple[Step, StepResult]], result: ScenarioResult) -> None:
+    def run_plan(self, plan: list[tuple[Step, StepResult]], result: ScenarioResult) -> None:
         position = 0
         while position < len(plan):
             step, step_result = plan[position]
@@ -222,7 +229,7 @@ class LiveRunner(Runner):
             try:
                 if step.pause and not step_result.hidden:
                     self._pause(step_result)
-                ok = self._run_one(step, step_result, result)
+                ok = self.run_one(step, step_result, result)
             except _Navigate as move:
                 position = _moved(plan, position, move.delta)
                 continue
@@ -247,10 +254,10 @@ class LiveRunner(Runner):
             self._recording_rest = True
         return True
 
-    def _run_step(self, step: Step, result: StepResult) -> None:
+    def run_step(self, step: Step, result: StepResult) -> None:
         session = self.session
         if session is None:
-            raise _ShellLost("the shell is gone")
+            raise ShellLost("the shell is gone")
         visible = not result.hidden
         # The previous command is over: keys from now on are for this step.
         session.on_input = self._queue_key
@@ -266,7 +273,7 @@ class LiveRunner(Runner):
             self._event("step", index=result.index, elapsed=self._elapsed())
             self._state("typing", result.index)
         try:
-            super()._run_step(step, result)
+            super().run_step(step, result)
         except _FallbackRequested as request:
             result.status = "failed"
             result.failures.append(request.reason)
@@ -291,7 +298,7 @@ class LiveRunner(Runner):
             session.pump(0.05)
             return
         if session.interrupt() is None:
-            raise _ShellLost("the shell did not come back after Ctrl-C")
+            raise ShellLost("the shell did not come back after Ctrl-C")
 
     def _pause(self, result: StepResult) -> None:
         """A `pause` step waits for a key; the free shell and going back work here too."""
@@ -321,11 +328,11 @@ class LiveRunner(Runner):
 
     # -- typing ----------------------------------------------------------------------------
 
-    def _type_line(self, line: str, human: bool) -> int:
+    def type_line(self, line: str, human: bool) -> int:
         session = self.session
         assert session is not None
         if not human:
-            return super()._type_line(line, human)
+            return super().type_line(line, human)
         if self._autopilot:
             mark = session.offset
             self._autotype(line, 0)
@@ -513,12 +520,12 @@ class LiveRunner(Runner):
         self._play_segment(ordinal)
         self._event("check", **_check_fields(result))
 
-    def _attempt(self, step: Step, command: str, human: bool, timeout: float) -> Any:
+    def attempt(self, step: Step, command: str, human: bool, timeout: float) -> Attempt:
         # A retry's later attempts type themselves: the presenter revealed the first one.
         self._attempts += 1
         if self._attempts > 1:
             self._autopilot = True
-        return super()._attempt(step, command, human, timeout)
+        return super().attempt(step, command, human, timeout)
 
     def run(self) -> ScenarioResult:
         result = super().run()  # teardown has run too: this is the final word

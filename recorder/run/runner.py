@@ -4,7 +4,7 @@
 Teardown always runs: after success, a failed check, a timeout, a dead shell or Ctrl-C.
 
 Over 400 lines on purpose: `Runner` is one class whose phases and per-step methods read top
-to bottom and are the points `player.live`'s runner overrides; split across mixins, that flow
+to bottom and are the hooks `player.live`'s runner overrides; split across mixins, that flow
 would be harder to follow, not easier.
 """
 
@@ -63,8 +63,12 @@ class _Deadline:
         self.at += seconds
 
 
-class _ShellLost(Exception):
-    """The session cannot be used any more (it died, or ignores Ctrl-C)."""
+class ShellLost(Exception):
+    """The session cannot be used any more (it died, or ignores Ctrl-C).
+
+    Raised from `Runner.run_step` and its hooks; `run_one` turns it into a failed step and a
+    run error, teardown into a failed teardown step and a fresh shell. Overrides raise it too.
+    """
 
 
 @dataclass
@@ -79,7 +83,9 @@ class _Timeline:
 
 
 @dataclass
-class _Attempt:
+class Attempt:
+    """One try at a step's command: what `Runner.attempt` returns and the checks read."""
+
     rc: int | None
     output_raw: str
     start_offset: int
@@ -89,6 +95,23 @@ class _Attempt:
 
 
 class Runner:
+    """Runs one scenario in a real shell, in `record`, `rehearse` or `live` mode.
+
+    Call `run()`. Subclasses (the live show's `LiveRunner`) change how steps are driven by
+    overriding these hooks, and nothing else:
+
+    - `terminal_size()`: the shell's terminal size;
+    - `start_session()`: starting the shell (at the start, and again before teardown);
+    - `run_plan(plan, result)`: walking the main plan, calling `run_one` for each step;
+    - `run_step(step, result)`: one step, from its marker to its checks;
+    - `think_pause()`: the pause before a step is typed;
+    - `type_line(line, human)`: typing one line and Enter;
+    - `attempt(step, command, human, timeout)`: one try at a step's command.
+
+    `run_one`, `unavailable` and `cluster_facts` are public for overrides and callers to use.
+    `ShellLost` is the one exception a hook raises when the shell cannot go on.
+    """
+
     def __init__(
         self,
         loaded: LoadedScenario,
@@ -225,8 +248,11 @@ class Runner:
             ),
         )
 
-    def _start_session(self) -> ShellSession:
-        rows, cols = self._terminal_size()
+    def start_session(self) -> ShellSession:
+        """Hook: start bash at `terminal_size()`; called at the start of the run and when
+        teardown needs a fresh shell. An override may call this and then attach to the
+        session (its output, its input); it must return the started session."""
+        rows, cols = self.terminal_size()
         session = ShellSession(
             cols=cols,
             rows=rows,
@@ -241,8 +267,9 @@ class Runner:
             raise PrerequisiteError(f"could not start bash: {exc}") from None
         return session
 
-    def _terminal_size(self) -> tuple[int, int]:
-        """(rows, cols) of the shell's terminal: the scenario's, as casts are replayed at it."""
+    def terminal_size(self) -> tuple[int, int]:
+        """Hook: (rows, cols) of the shell's terminal, asked by `start_session`: the
+        scenario's, as casts are replayed at it. An override may use the real terminal's."""
         return self.scenario.terminal.rows, self.scenario.terminal.cols
 
     def _run_main(
@@ -251,7 +278,7 @@ class Runner:
         plan: list[tuple[str, int, Step]],
         result: ScenarioResult,
     ) -> None:
-        self.session = self._start_session()
+        self.session = self.start_session()
         self.timeline = _Timeline(self.session.t0)
         # The first prompt is what the audience sees first.
         self._emit(0, self.session.offset)
@@ -259,16 +286,18 @@ class Runner:
         if before and self._base_state_present():
             before = []  # the other scenario's end state is already there
         steps = [(step, by_key[(phase, index)]) for phase, index, step in before + plan]
-        self._run_plan(steps, result)
+        self.run_plan(steps, result)
 
-    def _run_plan(self, plan: list[tuple[Step, StepResult]], result: ScenarioResult) -> None:
-        """Every step in order, stopping at the first failure."""
+    def run_plan(self, plan: list[tuple[Step, StepResult]], result: ScenarioResult) -> None:
+        """Hook: every step of the main plan (builds_on, setup, steps) in order, stopping at
+        the first failure; called once the shell runs. An override may reorder, skip or go
+        back, recover after a failure, or stop; it runs each step through `run_one`."""
         for step, step_result in plan:
             if self.rest_unavailable is not None:
                 step_result.status = "not-run"
                 step_result.not_run_reason = self.rest_unavailable
                 continue
-            if not self._run_one(step, step_result, result):
+            if not self.run_one(step, step_result, result):
                 self._diagnose(step_result)
                 return
 
@@ -305,17 +334,18 @@ class Runner:
             self._say(f"[not run on {self.profile}: {reason}]", False, timeout)
         self._finish_output(visible)
 
-    def _run_one(self, step: Step, step_result: StepResult, result: ScenarioResult) -> bool:
-        """Run one step of the main plan; False when the run cannot go on."""
+    def run_one(self, step: Step, step_result: StepResult, result: ScenarioResult) -> bool:
+        """Run one step of the main plan through `run_step`; False when the run cannot go
+        on. A lost shell becomes the step's failure and the run's error here."""
         assert self.session is not None
         try:
-            self._run_step(step, step_result)
+            self.run_step(step, step_result)
         except Interrupted:
             step_result.status = "failed"
             step_result.failures.append("interrupted (Ctrl-C)")
             self._after_interrupt()
             raise
-        except _ShellLost as exc:
+        except ShellLost as exc:
             step_result.status = "failed"
             step_result.failures.append(str(exc))
             result.error = f"{step_result.location}: {exc}"
@@ -335,7 +365,7 @@ class Runner:
         if spec is None or spec.unless is None:
             return False
         probe = StepResult("builds_on", -1, "builds_on.unless", spec.unless, hidden=True)
-        self._run_step(Step(run=spec.unless, hidden=True, expect=Expect(exit="any")), probe)
+        self.run_step(Step(run=spec.unless, hidden=True, expect=Expect(exit="any")), probe)
         return probe.rc == 0
 
     def _after_interrupt(self) -> None:
@@ -351,7 +381,7 @@ class Runner:
             return
         try:
             self._ready_for_teardown()
-        except (PrerequisiteError, _ShellLost) as exc:
+        except (PrerequisiteError, ShellLost) as exc:
             for step_result in teardown:
                 step_result.status = "failed"
                 step_result.failures.append(f"teardown could not start a shell: {exc}")
@@ -359,16 +389,16 @@ class Runner:
         for step_result in teardown:
             step = self.scenario.teardown[step_result.index]
             try:
-                self._run_step(step, step_result)
+                self.run_step(step, step_result)
             except Interrupted:  # pragma: no cover - interrupts are ignored here
                 step_result.status = "failed"
-            except _ShellLost as exc:
+            except ShellLost as exc:
                 step_result.status = "failed"
                 step_result.failures.append(str(exc))
                 if self.session is not None:
                     self.session.close()
                 try:
-                    self.session = self._start_session()
+                    self.session = self.start_session()
                     self.cursor = self.session.offset
                 except PrerequisiteError:
                     self.session = None
@@ -393,7 +423,7 @@ class Runner:
                 return
         if session is not None:
             session.close()
-        self.session = self._start_session()
+        self.session = self.start_session()
         self.cursor = self.session.offset
 
     def _skip_to_end(self) -> None:
@@ -403,10 +433,14 @@ class Runner:
 
     # -- one step ------------------------------------------------------------------------
 
-    def _run_step(self, step: Step, result: StepResult) -> None:
+    def run_step(self, step: Step, result: StepResult) -> None:
+        """Hook: run one step (of any phase, hidden or visible) and fill in `result`: its
+        marker, narration, command, checks and waits. Called by `run_one`, by teardown and
+        for `builds_on.unless`. An override may prepare the step, call this, and adjust the
+        result; it raises `ShellLost` when the shell cannot go on."""
         session = self.session
         if session is None:
-            raise _ShellLost("the shell is gone")
+            raise ShellLost("the shell is gone")
         visible = not result.hidden
         human = self.mode != "rehearse" and visible
         timeout = step.timeout or self.scenario.timeout
@@ -420,7 +454,7 @@ class Runner:
             self._cut(session.offset)
         session.forget(self.cursor)
         if human and (step.run or step.say):
-            self._think()
+            self.think_pause()
         try:
             if self.unavailable(step) is not None:
                 if step.say:
@@ -440,7 +474,7 @@ class Runner:
                     result.failures.append(failure)
                     result.status = "failed"
         except SessionDied as exc:
-            raise _ShellLost(f"{exc} during this step") from None
+            raise ShellLost(f"{exc} during this step") from None
         except KeyboardInterrupt:
             raise Interrupted() from None
         finally:
@@ -449,8 +483,9 @@ class Runner:
                 self.timeline.hidden += result.duration
             self.reporter.step_finished(result)
 
-    def _think(self) -> None:
-        """The presenter's pause before typing a step (live mode: the presenter's own)."""
+    def think_pause(self) -> None:
+        """Hook: the presenter's pause before a visible step is typed, at human speed only.
+        An override may wait differently or not at all (live: the presenter's own pace)."""
         assert self.session is not None
         self.session.pump(self.think)
 
@@ -469,11 +504,13 @@ class Runner:
             for line in self._substitute(text).strip().splitlines()
         ]
         for line in lines:
-            mark = self._type_line(line, human)
+            mark = self.type_line(line, human)
             session.wait_prompt(mark, timeout)
 
-    def _type_line(self, line: str, human: bool) -> int:
-        """Type `line` and Enter; returns the buffer offset where its echo starts."""
+    def type_line(self, line: str, human: bool) -> int:
+        """Hook: type `line` and Enter, for each line of a command or narration; returns the
+        buffer offset where its echo starts. An override may type differently (live: key by
+        key as the presenter reveals it) but must send the whole line and Enter."""
         session = self.session
         assert session is not None
         mark = session.offset
@@ -493,11 +530,11 @@ class Runner:
         assert session is not None
         visible = not result.hidden
         command = self._substitute(step.run or "")
-        first: _Attempt | None = None
+        first: Attempt | None = None
         retry_deadline = t_start + (step.retry.timeout if step.retry else 0)
         while True:
             result.attempts += 1
-            attempt = self._attempt(step, command, human, timeout)
+            attempt = self.attempt(step, command, human, timeout)
             result.command_time += attempt.command_time
             first = first or attempt
             if step.retry is None or attempt.failures:
@@ -535,7 +572,7 @@ class Runner:
         result.status = "failed" if failures else "passed"
 
     def _evaluate(
-        self, expect: Expect, attempt: _Attempt, visible: bool, preview: bool = False
+        self, expect: Expect, attempt: Attempt, visible: bool, preview: bool = False
     ) -> list[str]:
         expect = self._substitute_expect(expect)
         session = self.session
@@ -558,18 +595,20 @@ class Runner:
                 screen_text = self.screen.text()
         return expectations.evaluate(expect, rc, plain_text(attempt.output_raw), screen_text)
 
-    def _attempt(self, step: Step, command: str, human: bool, timeout: float) -> _Attempt:
-        """Type the command line by line; `timeout` runs from each Enter, not from typing."""
+    def attempt(self, step: Step, command: str, human: bool, timeout: float) -> Attempt:
+        """Hook: one try at the step's (substituted) command, typed line by line through
+        `type_line`; `timeout` runs from each Enter, not from typing. Called once, or per
+        try of a `retry`. An override may note the try and then call this."""
         session = self.session
         assert session is not None
-        attempt = _Attempt(None, "", session.offset, time.monotonic())
+        attempt = Attempt(None, "", session.offset, time.monotonic())
         lines = command.rstrip("\n").split("\n")
         outputs: list[str] = []
         mark = session.offset
         try:
             for n, line in enumerate(lines):
                 last = n == len(lines) - 1
-                mark = self._type_line(line, human)
+                mark = self.type_line(line, human)
                 deadline = _Deadline(timeout)
                 if last and step.enters:
                     session.push_prompt(step.enters.prompt, step.enters.regex)
@@ -610,7 +649,7 @@ class Runner:
     def _interrupt_or_lose(self) -> None:
         assert self.session is not None
         if self.session.interrupt(INTERRUPT_GRACE) is None:
-            raise _ShellLost("the shell did not come back after Ctrl-C")
+            raise ShellLost("the shell did not come back after Ctrl-C")
 
     def _drive_keys(
         self, keys: list[KeyAction | str], since: int, human: bool, deadline: _Deadline
