@@ -9,14 +9,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from recorder.errors import StagecastError
-
 from .parser import build_parser
 from .subcommands import EXIT_FAILED, EXIT_INTERRUPTED
+
+# This module and the parser import only the standard library: `stagecast --help` and a
+# usage error cost no more than Python's own start. A subcommand imports what it needs.
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from recorder.errors import StagecastError
+
     try:
         return int(args.func(args))
     except StagecastError as exc:

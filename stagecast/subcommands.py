@@ -7,20 +7,18 @@ Exit codes: 0 all passed, 1 a check failed, 2 bad input or a missing prerequisit
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from recorder.errors import StagecastError
-from recorder.run.progress import NullReporter, RichReporter, make_console
-from recorder.run.record import record
-from recorder.run.rehearse import rehearse
-from recorder.run.report import results_json, summary_line, write_junit
-from recorder.run.results import ScenarioResult
-from recorder.scenario.defaults import default_scenario
-from recorder.scenario.loader import LoadedScenario, load_scenario
-from recorder.scenario.model import json_schema
+# Only the standard library at module level: `stagecast --help` (and the parser, which
+# points at these functions) must not pay for pydantic, rich, pexpect or the Kubernetes
+# client. Each subcommand imports what it needs when it runs.
+if TYPE_CHECKING:
+    from recorder.run.progress import NullReporter, RichReporter
+    from recorder.run.results import ScenarioResult
+    from recorder.scenario.loader import LoadedScenario
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -33,6 +31,9 @@ def _usage(message: str) -> int:
 def _load_all(files: Sequence[Path], profile: Path | None = None) -> list[LoadedScenario]:
     """Load every file (under `profile`, if given) before running any: one bad file means
     nothing runs."""
+    from recorder.errors import StagecastError
+    from recorder.scenario.loader import load_scenario
+
     loaded, errors = [], []
     overlay = None
     if profile is not None:
@@ -60,12 +61,17 @@ def _load_all(files: Sequence[Path], profile: Path | None = None) -> list[Loaded
 
 
 def _reporter(args: argparse.Namespace) -> NullReporter | RichReporter:
+    from recorder.run.progress import NullReporter, RichReporter, make_console
+
     if args.quiet or args.json:
         return NullReporter()
     return RichReporter(make_console(stderr=True))
 
 
 def _finish(args: argparse.Namespace, results: list[ScenarioResult]) -> int:
+    from recorder.run.progress import make_console
+    from recorder.run.report import results_json, summary_line
+
     if args.json:
         print(results_json(results))
     else:
@@ -96,11 +102,18 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from recorder.scenario.model import json_schema
+
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    from recorder.run.record import record
+    from recorder.scenario.defaults import default_scenario
+
     if args.file is None:
         loaded, why = default_scenario()
         if not (args.quiet or args.json):
@@ -120,7 +133,15 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     baseline (with --repeat: any run failed; the budget is only reported), 2 bad input,
     130 interrupted."""
     from recorder.cast.diff import print_diff
-    from recorder.run.rehearse import BaselineCheck, load_baseline, rehearsal_json, rehearse_once
+    from recorder.run.progress import make_console
+    from recorder.run.rehearse import (
+        BaselineCheck,
+        load_baseline,
+        rehearsal_json,
+        rehearse,
+        rehearse_once,
+    )
+    from recorder.run.report import write_junit
 
     if args.repeat is not None and args.repeat < 1:
         return _usage("--repeat takes a number of runs, 1 or more")
@@ -209,6 +230,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from recorder.recording_check.check import check, print_report, result_json
     from recorder.recording_check.recording import CastError
+    from recorder.run.progress import make_console
 
     (loaded,) = _load_all([args.file])
     try:
@@ -228,6 +250,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     never counts), 1 a step changed, was added or removed, 2 bad input."""
     from recorder.cast.diff import builtin_masks, diff_casts, diff_json, print_diff, scenario_masks
     from recorder.cast.reader import CastReadError, load_cast
+    from recorder.run.progress import make_console
 
     if not args.timing_threshold >= 0:
         return _usage("--timing-threshold takes a number of seconds, 0 or more")
@@ -277,6 +300,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     """0: every step passed live; 1: a step failed or fell back; 130: ended with Ctrl-Q."""
     from player.live.presenter_keys import RevealWidth
     from player.live.show import ShowSettings, run_show
+    from recorder.run.report import summary_line
 
     try:
         reveal = RevealWidth.parse(args.reveal)
