@@ -103,3 +103,24 @@ def test_support_folder_changes_the_hash(tmp_path: Path) -> None:
     (tmp_path / "demo" / "plugin").write_text("#!/bin/sh\necho v2\n")
     second = load_scenario(path).sha256
     assert len({bare, first, second}) == 3
+
+
+def test_the_text_check_rule_names_every_text_field_of_expect() -> None:
+    """`rules.TEXT_CHECKS` is what substitution and the `${var}` check walk: a new text check
+    in the model must be added there too, or its variables would go unchecked."""
+    from recorder.scenario.model import Expect
+    from recorder.scenario.rules import OUTPUT_CHECKS, TEXT_CHECKS
+
+    assert set(TEXT_CHECKS) == set(Expect.model_fields) - {"exit", "kube"}
+    assert set(OUTPUT_CHECKS) == set(TEXT_CHECKS) - {"screen"}
+
+
+def test_variable_rules_agree_on_references_escapes_and_braces() -> None:
+    from recorder.scenario.rules import narration_lines, references, unbraced
+    from recorder.scenario.variables import substitute
+
+    text = "echo ${a} $${b} ${c:-x} $HOME ${_d1}"
+    assert list(references(text)) == ["a", "_d1"]
+    assert substitute(text, {"a": "1", "b": "2", "_d1": "3"}) == "echo 1 ${b} ${c:-x} $HOME 3"
+    assert unbraced("ip link show ${DP} ${DP}x") == "ip link show $DP ${DP}x"
+    assert narration_lines("  one\n# two\n\n") == ["# one", "# two"]

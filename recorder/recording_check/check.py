@@ -16,6 +16,7 @@ from typing import Any
 from recorder.run.expectations import capture, evaluate
 from recorder.scenario.loader import LoadedScenario
 from recorder.scenario.model import Expect, Step
+from recorder.scenario.rules import OUTPUT_CHECKS
 
 from .commands import RecordedCommand, recorded_commands
 from .matching import EXACT, Matcher, align
@@ -95,7 +96,7 @@ def _output_expect(step: Step, matcher: Matcher) -> Expect | None:
     if not parts:
         return None
     fields: dict[str, list[str]] = {}
-    for name in ("contains", "not_contains", "regex", "not_regex", "lines"):
+    for name in OUTPUT_CHECKS:
         fields[name] = [matcher.substitute(v, "") for e in parts for v in getattr(e, name)]
     return Expect(exit="any", **fields)  # type: ignore[arg-type]
 

@@ -9,6 +9,7 @@ import re
 
 from recorder.scenario.loader import LoadedScenario
 from recorder.scenario.masks import BUILTIN_MASKS, apply_masks, compile_masks
+from recorder.scenario.rules import VARIABLE, unbraced
 
 FUZZY_RATIO = 0.85
 EXACT, NEAR = 100, 90  # alignment weights: as many steps as possible, exactly if possible
@@ -30,7 +31,6 @@ KINDS = {
 }
 KUBE_KIND = re.compile(r"(\bkubectl\s+(?:get|describe|delete|edit)\s+)([a-z]+)\b")
 
-VAR_REF = re.compile(r"\$(\$?)\{([^}]*)\}")
 ANY = "\x00"  # stands for a value the check cannot know (an uncaptured ${name})
 
 
@@ -56,7 +56,7 @@ class Matcher:
                 return "${" + name + "}"
             return self.values.get(name, unknown)
 
-        return VAR_REF.sub(replace, text)
+        return VARIABLE.sub(replace, text)
 
     def head(self, command: str) -> str:
         """The first logical line (continuations joined), normalised and masked."""
@@ -69,7 +69,7 @@ class Matcher:
         line = bare if bare.strip() else line
         line = " ".join(line.split()).rstrip(";").rstrip()
         line = ALIAS.sub(lambda m: m[1] + ALIASES[m[2]], line)
-        line = re.sub(r"\$\{([A-Za-z_]\w*)\}(?!\w)", r"$\1", line)  # ${DP} is $DP
+        line = unbraced(line)  # ${DP} is $DP
         if "kubectl" in line:  # spellings kubectl takes as the same
             line = re.sub(r"(?<=\s)(?:-o|--output)(?:\s+|=)(?=\w)", "-o", line)
             line = KUBE_KIND.sub(lambda m: m[1] + KINDS.get(m[2], m[2]), line)

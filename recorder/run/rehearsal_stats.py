@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recorder.scenario.model import KeyAction, Scenario
+from recorder.scenario.rules import narration_lines
 from recorder.shell.typing_model import TypingModel
 
 from .results import ScenarioResult
@@ -126,10 +127,7 @@ def typing_time(scenario: Scenario) -> float:
         if not step.in_cast or not (step.run or step.say):
             continue
         total += typing.think
-        lines = [
-            f"# {line}".rstrip() if not line.startswith("#") else line
-            for line in (step.say or "").strip().splitlines()
-        ]
+        lines = narration_lines(step.say or "")
         lines += (step.run or "").rstrip("\n").split("\n") if step.run else []
         total += sum(sum(model.delays(line + "\r")) for line in lines)
         for action in step.keys or []:

@@ -6,9 +6,7 @@ then check what a schema cannot: `${var}` references against what is defined so 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from recorder.errors import ScenarioError
 
 from .model import EnvFrom, Expect, KeyAction, KeyedError, Scenario, Step
+from .rules import TEXT_CHECKS, closest, did_you_mean, references
 from .yaml_source import PathKey, SourceMap, load_yaml
 
 if TYPE_CHECKING:
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
 
 _Model = TypeVar("_Model", bound=BaseModel)
 STEP_LISTS = ("setup", "steps", "teardown")
-VAR_REF = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -304,8 +301,7 @@ def _to_scenario_error(
         bad = path[-1]
         model = _model_for(path[:-1], root)
         known = list(model.model_fields) if model else []
-        near = difflib.get_close_matches(str(bad), known, n=1, cutoff=0.6)
-        hint = f"did you mean '{near[0]}'?" if near else f"allowed keys: {', '.join(known)}"
+        hint = did_you_mean(str(bad), known, f"allowed keys: {', '.join(known)}")
         message = f"unknown key '{bad}' in {_dotted(path[:-1])}: {hint}"
         mark = source.locate(path, key=True)
     elif kind == "missing":
@@ -336,7 +332,7 @@ def _step_strings(step: Step) -> list[tuple[PathKey, str]]:
     for sub, expect in expects:
         if expect is None:
             continue
-        for name in ("contains", "not_contains", "regex", "not_regex", "lines", "screen"):
+        for name in TEXT_CHECKS:
             for i, text in enumerate(getattr(expect, name)):
                 out.append((sub + (name, i), text))
     for i, action in enumerate(step.keys or []):
@@ -360,17 +356,16 @@ def check_variables(loaded: LoadedScenario) -> None:
         known = set(defined)
         for index, step in enumerate(getattr(scenario, list_name)):
             for sub, text in _step_strings(step):
-                for match in VAR_REF.finditer(text):
-                    name = match.group(1)
-                    if IDENT.fullmatch(name) and name in known:
+                for name in references(text):
+                    if name in known:
                         continue
                     path = (list_name, index) + sub
                     mark = loaded.source.locate(path)
                     assert mark is not None
-                    near = difflib.get_close_matches(name, sorted(known), n=1)
+                    near = closest(name, sorted(known))
                     hint = (
-                        f"did you mean '${{{near[0]}}}'?"
-                        if near
+                        f"did you mean '${{{near}}}'?"
+                        if near is not None
                         else "define it under `vars:` or `capture:` it in an earlier step; "
                         "write $${...} for a shell variable"
                     )

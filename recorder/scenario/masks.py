@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from .rules import did_you_mean
 from .validators import valid_regex
 
 # Applied in this order: the more specific first (a MAC's digits must not read as a time).
@@ -34,10 +35,7 @@ BUILTIN_MASKS: dict[str, str] = {
 
 def _known(name: str) -> str:
     if name not in BUILTIN_MASKS:
-        import difflib
-
-        near = difflib.get_close_matches(name, list(BUILTIN_MASKS), n=1)
-        hint = f"did you mean '{near[0]}'?" if near else f"known: {', '.join(BUILTIN_MASKS)}"
+        hint = did_you_mean(name, BUILTIN_MASKS, f"known: {', '.join(BUILTIN_MASKS)}")
         raise ValueError(f"unknown mask '{name}': {hint}")
     return name
 

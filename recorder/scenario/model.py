@@ -3,7 +3,6 @@ JSON Schema that `stagecast schema` prints."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,6 +17,7 @@ from pydantic import (
 from .keys import NAMED_KEYS
 from .kube_model import BuildsOn, Cluster, KubeCheck, Preflight, WaitFor
 from .masks import MaskSpec
+from .rules import closest, is_name
 from .validators import valid_regex
 
 
@@ -101,10 +101,8 @@ class Retry(Strict):
 
 def _check_key(name: str) -> str:
     if name.lower() not in NAMED_KEYS:
-        import difflib
-
-        near = difflib.get_close_matches(name.lower(), list(NAMED_KEYS), n=1)
-        hint = f" (did you mean '{near[0]}'?)" if near else f"; known keys: {', '.join(NAMED_KEYS)}"
+        near = closest(name.lower(), NAMED_KEYS)
+        hint = f" (did you mean '{near}'?)" if near else f"; known keys: {', '.join(NAMED_KEYS)}"
         raise ValueError(f"unknown key name '{name}'{hint}")
     return name.lower()
 
@@ -207,7 +205,7 @@ class Step(Strict):
             raise KeyedError("a step cannot both `enters` and `leaves` a shell: split it", "leaves")
         if self.capture:
             for name in self.capture:
-                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                if not is_name(name):
                     raise KeyedError(
                         f"capture name '{name}' must be an identifier", "capture", name
                     )
@@ -261,7 +259,7 @@ class Scenario(Strict):
     def _names(self) -> Scenario:
         for table in ("env", "vars"):
             for name in getattr(self, table):
-                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                if not is_name(name):
                     raise KeyedError(
                         f"'{name}' is not a valid variable name: use letters, digits and _",
                         table,

@@ -10,9 +10,7 @@ import re
 from collections.abc import Mapping
 
 from .model import Expect
-
-VAR_REF = re.compile(r"\$(\$?)\{([^}]*)\}")
-TEXT_CHECKS = ("contains", "not_contains", "regex", "not_regex", "lines", "screen")
+from .rules import TEXT_CHECKS, VARIABLE
 
 
 def substitute(text: str, values: Mapping[str, str]) -> str:
@@ -22,7 +20,7 @@ def substitute(text: str, values: Mapping[str, str]) -> str:
             return "${" + name + "}"
         return values.get(name, match.group(0))
 
-    return VAR_REF.sub(replace, text)
+    return VARIABLE.sub(replace, text)
 
 
 def substitute_all(value: object, values: Mapping[str, str]) -> object:
