@@ -1,9 +1,10 @@
 """`stagecast play`: play an asciicast v1/v2 file with chapters (markers) as navigation.
 
-Built on asciinema 2.4.0: its reader loads the cast (`recorder.cast.reader`) and
-`Player.play` opens /dev/tty and puts it in raw mode; `ChapterPlayer._play` replaces the
-playback loop to add `q` (quit), `[` (previous marker, screen redrawn), `]` while playing,
-and starting at a marker.
+Built on asciinema 2.4.0: the cast is read by `recorder.cast.reader` (the one reader),
+asciinema's event functions cap idle gaps and apply the speed, and `Player.play` opens
+/dev/tty and puts it in raw mode; `ChapterPlayer._play` replaces the playback loop to add
+`q` (quit), `[` (previous marker, screen redrawn), `]` while playing, and starting at a
+marker.
 
 Keys: space pause/resume, `.` step (paused), `]` next marker, `[` previous marker, `q` quit.
 Ctrl-C raises KeyboardInterrupt (the CLI maps it to exit 130). Without a terminal (/dev/tty
@@ -21,7 +22,8 @@ from asciinema.asciicast import events as ev
 from asciinema.player import Player
 from asciinema.tty_ import read_blocking
 
-from recorder.cast.reader import Cast, CastReadError, Marker
+from recorder.cast.model import Cast, Event, Marker
+from recorder.cast.reader import CastError
 
 # Full reset (RIS): the screen, modes and attributes as a fresh terminal has them, before a redraw.
 RESET = "\x1bc"
@@ -29,7 +31,7 @@ KEYS = {"pause": b" ", "step": b".", "next_marker": b"]", "prev_marker": b"[", "
 
 
 # Bad input (an unreadable cast, an unknown marker): one line, exit 2.
-PlayError = CastReadError
+PlayError = CastError
 
 
 def fmt_time(seconds: float) -> str:
@@ -65,7 +67,7 @@ def find_marker(cast: Cast, wanted: str) -> Marker:
 
 def timed_events(
     cast: Cast, speed: float = 1.0, idle_time_limit: float | None = None
-) -> list[tuple[float, str, str]]:
+) -> list[Event]:
     """Playback times: idle gaps capped (default: the header's limit), divided by speed."""
     limit = idle_time_limit or cast.idle_time_limit
     events: Any = ev.to_relative_time(list(e) for e in cast.events)
@@ -102,8 +104,8 @@ class ChapterPlayer(Player):
         output: Any,
         pause_on_markers: bool,
     ) -> None:
-        events: list[tuple[float, str, str]] = asciicast.timed
-        marker_positions = [i for i, e in enumerate(events) if e[1] == "m"]
+        events: list[Event] = asciicast.timed
+        marker_positions: list[int] = asciicast.marker_positions
         keys = {**KEYS, **key_bindings}
         write = self.write
 
@@ -190,8 +192,9 @@ class ChapterPlayer(Player):
 class _Playable:
     """What Player.play hands to _play: the cast with its playback-time events."""
 
-    def __init__(self, cast: Cast, timed: list[tuple[float, str, str]]) -> None:
+    def __init__(self, cast: Cast, timed: list[Event]) -> None:
         self.timed = timed
+        self.marker_positions = [m.event for m in cast.markers]  # timed keeps every event
         self.idle_time_limit = cast.idle_time_limit
         self.v2_header = cast.header
 

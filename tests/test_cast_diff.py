@@ -11,7 +11,7 @@ import pytest
 from conftest import run_cli, scenario_text
 from recorder.cast.diff import builtin_masks, diff_casts
 from recorder.cast.reader import CastReadError, load_cast
-from recorder.cast.segments import START, read_timeline, render, segments, timeline_of
+from recorder.cast.segments import START, render, segments
 from recorder.run.record import record
 from recorder.run.rehearse import load_baseline, rehearse, rehearse_once
 from recorder.scenario.loader import load_scenario
@@ -137,15 +137,15 @@ def test_a_step_renders_in_full_even_when_it_prints_more_than_a_screen() -> None
 
 
 def test_the_cast_writers_cast_and_a_file_read_the_same_way(tmp_path: Path) -> None:
-    from recorder.cast.writer import Cast
+    from recorder.cast.writer import CastRecording
 
-    cast = Cast(40, 5)
+    cast = CastRecording(40, 5)
     cast.output(0.0, PROMPT)
     cast.marker(0.5, "echo hello")
     cast.output(0.6, "echo hello\r\nhello\r\n" + PROMPT)
-    from_writer = segments(timeline_of(cast))
+    from_writer = segments(cast.to_cast())
     path = write_cast(tmp_path / "x.cast", [("echo hello", 1.0, "hello")])
-    from_file = segments(read_timeline(path))
+    from_file = segments(load_cast(path))
     assert [(s.label, s.text) for s in from_writer] == [(s.label, s.text) for s in from_file]
 
 
@@ -153,9 +153,9 @@ def test_unreadable_casts_raise_a_one_line_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.cast"
     bad.write_text("not json\n")
     with pytest.raises(CastReadError, match="bad.cast: not an asciicast v1/v2 file"):
-        read_timeline(bad)
+        load_cast(bad)
     with pytest.raises(CastReadError):
-        read_timeline(tmp_path / "missing.cast")
+        load_cast(tmp_path / "missing.cast")
 
 
 # -- real casts, recorded ------------------------------------------------------------------
@@ -269,7 +269,7 @@ def test_baseline_names_follow_record(tmp_path: Path) -> None:
     lab.write_text(scenario_text("steps:\n  - run: 'true'\n"))
     baseline = load_baseline(load_scenario(lab), tmp_path / "base")
     assert baseline.path == tmp_path / "base" / "lab-x.cast"
-    assert baseline.timeline is None
+    assert baseline.cast is None
 
 
 def test_rehearse_matches_a_cast_recorded_from_the_same_scenario(tmp_path: Path) -> None:
@@ -366,7 +366,7 @@ def test_builtin_masks_cover_volatile_lab_output(text: str, masked: str | None) 
 
 def test_the_same_lines_in_another_order_are_cosmetic() -> None:
     from recorder.cast.diff import _compare
-    from recorder.cast.segments import Segment
+    from recorder.cast.segments import RenderedSegment as Segment
 
     old = Segment(1, "show", "switch a\n  port x\nswitch b\n  port y", 1.0)
     new = Segment(1, "show", "switch b\n  port y\nswitch a\n  port x", 1.0)

@@ -1,9 +1,9 @@
 """The safety net of `stagecast live`: replay one step's output from the verified cast.
 
 When a visible step fails, times out, or the presenter presses the fallback key, the step's
-segment of the verified cast (from its marker to the next marker, or the end) is played in its
-place at the recorded pace, idle gaps capped. The cast is read with `player.play`; this module
-only checks that the cast fits the scenario and schedules the output.
+segment of the verified cast (`Cast.segments`: from its marker to the next marker, or the end)
+is played in its place at the recorded pace, idle gaps capped as `player.play` caps them. This
+module only checks that the cast fits the scenario and schedules the output.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from player.play import timed_events
-from recorder.cast.reader import Cast, CastReadError, load_cast
+from recorder.cast.model import Cast
+from recorder.cast.reader import CastReadError, load_cast
 from recorder.run.record import default_cast_path
 from recorder.scenario.loader import LoadedScenario
 
@@ -24,7 +25,9 @@ class SafetyNetError(Exception):
 
 
 @dataclass(frozen=True)
-class Segment:
+class FallbackSegment:
+    """One step's output as the safety net plays it."""
+
     ordinal: int  # 0-based position among the cast's markers
     label: str
     events: list[tuple[float, str]]  # (seconds from the segment start, output); idle-capped
@@ -51,24 +54,24 @@ def _first_difference(expected: list[str], found: list[str]) -> str:
     return f"{len(found)} markers, the scenario expects {len(expected)} (extra {extra!r})"
 
 
-def _segments(cast: Cast, idle_time_limit: float | None) -> list[Segment]:
+def _segments(cast: Cast, idle_time_limit: float | None) -> list[FallbackSegment]:
     # Speed 1 with the cap applied over the whole timeline, so a segment's first gap (from its
     # marker) is capped like any other.
-    timed = timed_events(cast, 1.0, idle_time_limit)
-    starts = [i for i, (_, code, _) in enumerate(timed) if code == "m"]
-    end_time = timed[-1][0] if timed else 0.0
-    segments = []
-    for ordinal, start in enumerate(starts):
-        stop = starts[ordinal + 1] if ordinal + 1 < len(starts) else len(timed)
-        base = timed[start][0]
-        events = [(t - base, data) for t, code, data in timed[start + 1 : stop] if code == "o"]
-        until = timed[stop][0] if stop < len(timed) else end_time
-        segments.append(Segment(ordinal, timed[start][2], events, until - base))
-    return segments
+    capped = cast.retimed(timed_events(cast, 1.0, idle_time_limit))
+    return [
+        FallbackSegment(
+            seg.index - 1,
+            seg.label,
+            [(t - seg.start, data) for t, code, data in seg.events if code == "o"],
+            seg.duration,
+        )
+        for seg in capped.segments
+        if seg.marker is not None
+    ]
 
 
 class SafetyNet:
-    def __init__(self, cast_path: Path, stale: bool, segments: list[Segment]) -> None:
+    def __init__(self, cast_path: Path, stale: bool, segments: list[FallbackSegment]) -> None:
         self.cast_path = cast_path
         self.stale = stale  # recorded from another version of the scenario (sha256 differs)
         self._segments = segments
@@ -97,8 +100,8 @@ class SafetyNet:
             raise SafetyNetError(
                 f"{cast_path}: not a readable asciicast v2 file: record it again with {hint}"
             )
-        provenance = cast.header.get("stagecast")
-        if not isinstance(provenance, dict) or provenance.get("verified") is not True:
+        provenance = cast.provenance
+        if provenance is None or not provenance.verified:
             raise SafetyNetError(
                 f"{cast_path} is not a verified cast (no stagecast provenance, or the recording "
                 f"failed): record it again with {hint}"
@@ -110,10 +113,10 @@ class SafetyNet:
                 f"{_first_difference(labels, found)}: record it again with {hint}"
             )
         limit = idle_time_limit if idle_time_limit is not None else cast.idle_time_limit
-        stale = provenance.get("scenario_sha256") != loaded.sha256
+        stale = provenance.scenario_sha256 != loaded.sha256
         return cls(cast_path, stale, _segments(cast, limit))
 
-    def segment(self, ordinal: int) -> Segment:
+    def segment(self, ordinal: int) -> FallbackSegment:
         return self._segments[ordinal]
 
     def planned(self) -> list[float]:

@@ -95,43 +95,29 @@ def find_casts(casts_dir: Path) -> list[Path]:
 
 
 def read_cast_page(path: Path, page: str) -> CastPage:
-    from recorder.cast.reader import CastReadError, load_cast  # asciinema's, v1 and v2
+    from recorder.cast.reader import CastReadError, load_cast
 
     try:
         cast = load_cast(path)
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")  # embedded as is, byte for byte
     except (CastReadError, OSError, UnicodeError) as exc:
         raise SiteError(f"{path}: not an asciicast v1/v2 file") from exc
     if not cast.events:
         raise SiteError(f"{path}: the cast has no events")
-    limit = _idle_limit(cast.header.get("idle_time_limit"))
+    limit = cast.idle_time_limit or DEFAULT_IDLE_TIME_LIMIT
     times = player_times([t for t, _, _ in cast.events], limit)
-    chapters = [
-        Chapter(n, times[i], label)
-        for n, i, label in _markers([(code, data) for _, code, data in cast.events])
-    ]
-    provenance = cast.header.get("stagecast")
-    title = cast.header.get("title")
+    chapters = [Chapter(n, times[m.event], m.label) for n, m in enumerate(cast.markers)]
+    title = cast.title
     return CastPage(
         source=path,
         page=page,
         text=text,
-        title=title if isinstance(title, str) and title.strip() else path.stem,
+        title=title if title and title.strip() else path.stem,
         duration=times[-1],
         chapters=chapters,
-        verified=isinstance(provenance, dict) and provenance.get("verified") is True,
+        verified=cast.verified,
         idle_time_limit=limit,
     )
-
-
-def _markers(events: list[tuple[str, str]]) -> list[tuple[int, int, str]]:
-    found = [(i, data) for i, (code, data) in enumerate(events) if code == "m"]
-    return [(n, i, label) for n, (i, label) in enumerate(found)]
-
-
-def _idle_limit(value: Any) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-    return float(value) if ok else DEFAULT_IDLE_TIME_LIMIT
 
 
 def player_times(times: list[float], idle_time_limit: float) -> list[float]:

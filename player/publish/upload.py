@@ -27,6 +27,9 @@ from asciinema import config as asciinema_config
 from asciinema.api import Api, APIError
 from asciinema.urllib_http_adapter import URLLibHttpAdapter
 
+from recorder.cast.leak_scan import scan
+from recorder.cast.model import Cast
+from recorder.cast.reader import CastReadError, load_cast
 from recorder.errors import CommandError
 
 # Seconds a silent server may keep us waiting; urllib's default is forever.
@@ -74,10 +77,10 @@ def upload(
     secrets: Sequence[str] = (),
 ) -> UploadResult:
     """Upload `cast`; return its URL, or raise UploadError with the one-line reason."""
-    header = _read_header(cast)
-    _refuse_leaks(cast, secrets)
+    read = _read(cast)
+    _refuse_leaks(read, secrets)
     if not force:
-        _require_verified(cast, header)
+        _require_verified(read)
     config = _load_config()
     url = _server_url(server if server is not None else config.api_url)
     adapter = _RecordingAdapter()
@@ -94,46 +97,33 @@ def upload(
     return _result(cast, url, result, warning)
 
 
-def _read_header(cast: Path) -> dict[str, Any]:
-    """The v2 header line (or a v1 cast's whole object): the cast must at least be one."""
+def _read(cast: Path) -> Cast:
+    """The cast, read whole: it must at least be one, and the leak scan reads every byte."""
     try:
-        with cast.open(encoding="utf-8") as f:
-            first = f.readline()
-            try:
-                header = json.loads(first)
-            except json.JSONDecodeError:
-                header = json.loads(first + f.read())  # v1: one JSON document on many lines
-    except FileNotFoundError as exc:
-        raise UploadError(f"{cast}: no such file", 2) from exc
-    except (OSError, UnicodeError, json.JSONDecodeError) as exc:
-        raise UploadError(f"{cast}: not an asciicast v1/v2 file", 2) from exc
-    if not isinstance(header, dict) or header.get("version") not in (1, 2):
-        raise UploadError(f"{cast}: not an asciicast v1/v2 file", 2)
-    return header
+        return load_cast(cast)
+    except CastReadError as exc:
+        if exc.missing:
+            raise UploadError(f"{cast}: no such file", 2) from exc
+        # A readable header with a bad event: the precise line, as `stagecast scan` says it.
+        raise UploadError(exc.detail if exc.header_ok else str(exc), 2) from exc
 
 
-def _require_verified(cast: Path, header: dict[str, Any]) -> None:
-    provenance = header.get("stagecast")
-    if not isinstance(provenance, dict):
+def _require_verified(cast: Cast) -> None:
+    provenance = cast.provenance
+    if provenance is None:
         why = "it has no stagecast provenance in its header"
-    elif provenance.get("verified") is not True:
+    elif not provenance.verified:
         why = "its provenance does not say verified: true"
     else:
         return
-    raise UploadError(f"{cast}: not a verified cast ({why}); upload it anyway with --force", 2)
+    raise UploadError(f"{cast.path}: not a verified cast ({why}); upload it anyway with --force", 2)
 
 
-def _refuse_leaks(cast: Path, secrets: Sequence[str]) -> None:
-    # Imported here: the scanner reads whole casts, and only upload needs it.
-    from recorder.cast.leak_scan import scan_cast
-
-    try:
-        leaks = scan_cast(cast, secrets)
-    except ValueError as exc:  # the scanner's one-line "cannot read / not a cast"
-        raise UploadError(str(exc), 2) from exc
+def _refuse_leaks(cast: Cast, secrets: Sequence[str]) -> None:
+    leaks = scan(cast, secrets)
     if leaks:
         raise UploadError(
-            f"{cast}: refusing to upload: {len(leaks)} possible leak(s), first: {leaks[0]} "
+            f"{cast.path}: refusing to upload: {len(leaks)} possible leak(s), first: {leaks[0]} "
             "(--force does not override this)",
             2,
         )

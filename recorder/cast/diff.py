@@ -8,7 +8,8 @@ replaced volatile values (`cosmetic`), or not (`changed`, with a unified diff of
 text). Durations (marker to next marker) are compared separately and never count as a
 semantic change.
 
-The casts are read and cut into rendered segments by `recorder.cast.segments`.
+The casts (`recorder.cast.model.Cast`) are cut into rendered segments by
+`recorder.cast.segments`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from typing import Any, Literal
 from recorder.scenario.loader import LoadedScenario
 from recorder.scenario.masks import BUILTIN_MASKS, apply_masks, compile_masks
 
-from .segments import Segment, segments, timeline_of
+from .model import Cast
+from .segments import RenderedSegment as Segment
+from .segments import segments
 
 Status = Literal["same", "cosmetic", "changed", "added", "removed"]
 Masks = list[tuple[str, re.Pattern[str]]]
@@ -156,8 +159,8 @@ class CastDiff:
 
 
 def diff_casts(
-    old: Any,
-    new: Any,
+    old: Cast,
+    new: Cast,
     masks: Masks | None = None,
     timing_threshold: float | None = 2.0,
 ) -> CastDiff:
@@ -165,15 +168,14 @@ def diff_casts(
 
     `masks` defaults to every built-in mask; pass [] for none. `timing_threshold` None ignores
     timing (a rehearsal types instantly)."""
-    old_t, new_t = timeline_of(old), timeline_of(new)
     masks = builtin_masks() if masks is None else masks
     result = CastDiff(
-        old_path=old_t.path,
-        new_path=new_t.path,
+        old_path=old.path,
+        new_path=new.path,
         timing_threshold=timing_threshold,
         masks=[name for name, _ in masks],
     )
-    for a, b in align(segments(old_t), segments(new_t)):
+    for a, b in align(segments(old), segments(new)):
         result.steps.append(_compare(a, b, masks, timing_threshold))
     return result
 

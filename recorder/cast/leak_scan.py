@@ -7,6 +7,9 @@ output chunks is still one string; each stream is scanned as written and with it
 sequences removed, so colour codes between a secret's characters do not hide it. A match is
 reported at the event where it starts. Markers and every string in the header (keys too) are
 scanned on their own. Excerpts never show a sensitive value: it is replaced by `***`.
+
+Casts are read by `recorder.cast.reader`, which keeps the raw header (every key of a v1 one
+too) and every event, so nothing in the file escapes the scan.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -22,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from recorder.shell.output_cleaner import ANSI
+
+from .model import Cast
+from .reader import CastReadError, load_cast
 
 MASK = "***"
 MIN_SECRET_LEN = 4  # shorter declared values would match ordinary text everywhere
@@ -289,75 +294,20 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def _v2_events(path: Path, lines: list[str]) -> Iterator[tuple[float, str, str]]:
-    for lineno, line in enumerate(lines, 2):
-        if not line.strip():
-            continue
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{lineno}: not an asciicast event ({exc.msg})") from None
-        if not _is_event(event):
-            raise ValueError(f"{path}:{lineno}: not an asciicast event: [time, code, data]")
-        yield float(event[0]), event[1], event[2]
-
-
-def _is_event(event: Any) -> bool:
-    return (
-        isinstance(event, list)
-        and len(event) >= 3
-        and isinstance(event[0], int | float)
-        and not isinstance(event[0], bool)
-        and isinstance(event[1], str)
-        and isinstance(event[2], str)
-    )
-
-
-def _v1_events(path: Path, stdout: list[Any]) -> list[tuple[float, str, str]]:
-    events: list[tuple[float, str, str]] = []
-    t = 0.0
-    for n, frame in enumerate(stdout, 1):
-        valid = isinstance(frame, list) and len(frame) >= 2
-        if not (valid and _is_event([frame[0], "o", frame[1]])):
-            raise ValueError(f"{path}: stdout frame {n} is not [delay, data]")
-        t += float(frame[0])
-        events.append((t, "o", frame[1]))
-    return events
-
-
-def read_cast(path: Path) -> tuple[dict[str, Any], list[tuple[float, str, str]]]:
-    """A v1 or v2 cast's whole header and its events with absolute times, or ValueError.
-
-    Not `reader.load_cast`: asciinema's v1 reader keeps only a few header keys, and a
-    leak may hide in any of them."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read the file: {_one_line(exc)}") from None
-    lines = text.split("\n")
-    try:
-        first = json.loads(lines[0])
-    except json.JSONDecodeError:
-        first = None
-    if isinstance(first, dict) and first.get("version") == 2:
-        return first, list(_v2_events(path, lines[1:]))
-    try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
-        whole = None
-    if isinstance(whole, dict) and whole.get("version") == 1:
-        stdout = whole.get("stdout")
-        if not isinstance(stdout, list):
-            raise ValueError(f"{path}: an asciicast v1 file without a stdout list")
-        header = {key: value for key, value in whole.items() if key != "stdout"}
-        return header, _v1_events(path, stdout)
-    raise ValueError(f"{path}: not an asciicast v1/v2 file")
+def scan(cast: Cast, secrets: Sequence[str] = ()) -> list[Leak]:
+    """Leaks in a cast as read (or built): its raw header and every event."""
+    return scan_events(cast.header, cast.events, secrets)
 
 
 def scan_cast(path: Path, secrets: Sequence[str] = ()) -> list[Leak]:
-    """Leaks in a v1/v2 cast file; ValueError with a one-line message if it cannot be read."""
-    header, events = read_cast(path)
-    return scan_events(header, events, secrets)
+    """Leaks in a v1/v2 cast file; ValueError with a one-line message if it cannot be read.
+
+    The message is the reader's precise one (the line or frame that is wrong)."""
+    try:
+        cast = load_cast(path)
+    except CastReadError as exc:
+        raise ValueError(exc.detail) from None
+    return scan(cast, secrets)
 
 
 def scan_files(

@@ -1,11 +1,16 @@
-"""Where a verified cast came from: scenario hash, tool versions, per-step results."""
+"""Where a verified cast came from: scenario hash, tool versions, profile, cluster, per-step
+results. `Provenance` is the one type for the header's `stagecast` key, written by
+`recorder.run.record` and read (through `Cast.provenance`) by every consumer."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+from typing import cast as typed
 
 from recorder import __version__
 
@@ -42,3 +47,183 @@ def now_iso() -> str:
 
 def stagecast_version() -> str:
     return __version__
+
+
+# -- the `stagecast` header key -----------------------------------------------------------
+
+StepStatus = Literal["passed", "failed", "skipped", "not-run"]
+STEP_STATUSES: tuple[StepStatus, ...] = ("passed", "failed", "skipped", "not-run")
+
+
+def step_status(value: str) -> StepStatus:
+    """A run's step status as written into a cast; a status this type does not name is a bug."""
+    if value not in STEP_STATUSES:
+        raise ValueError(f"unknown step status {value!r}: add it to StepStatus")
+    return typed(StepStatus, value)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _num(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if ok else None
+
+
+@dataclass(frozen=True)
+class ProfileFacts:
+    """The `--profile` a cast was made under (`stagecast.profile`)."""
+
+    name: str
+    description: str
+    file: str
+    sha256: str
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> ProfileFacts | None:
+        if not isinstance(raw, dict):
+            return None
+        return cls(*(_str(raw.get(key)) or "" for key in ("name", "description", "file", "sha256")))
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """The kind cluster the steps ran on (`stagecast.cluster`); versions are best effort."""
+
+    name: str
+    node_image: str
+    kubernetes: str | None = None
+    docker_engine: str | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> ClusterFacts | None:
+        if not isinstance(raw, dict) or not raw:
+            return None
+        return cls(
+            name=_str(raw.get("name")) or "",
+            node_image=_str(raw.get("node_image")) or "",
+            kubernetes=_str(raw.get("kubernetes")),
+            docker_engine=_str(raw.get("docker_engine")),
+        )
+
+    def to_dict(self) -> dict[str, str]:
+        facts = {"name": self.name, "node_image": self.node_image}
+        if self.kubernetes:
+            facts["kubernetes"] = self.kubernetes
+        if self.docker_engine:
+            facts["docker_engine"] = self.docker_engine
+        return facts
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step's outcome in `stagecast.steps`; `not_run` says why a step did not run."""
+
+    phase: str
+    index: int
+    marker: str
+    hidden: bool
+    status: StepStatus
+    exit: int | None
+    duration: float
+    not_run: str | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> StepRecord | None:
+        if not isinstance(raw, dict):
+            return None
+        status = _str(raw.get("status")) or ""
+        return cls(
+            phase=_str(raw.get("phase")) or "",
+            index=_int(raw.get("index")) or 0,
+            marker=_str(raw.get("marker")) or "",
+            hidden=raw.get("hidden") is True,
+            # A status this version does not know is kept as written, not guessed.
+            status=typed(StepStatus, status),
+            exit=_int(raw.get("exit")),
+            duration=_num(raw.get("duration")) or 0.0,
+            not_run=_str(raw.get("not_run")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        written: dict[str, Any] = {
+            "phase": self.phase,
+            "index": self.index,
+            "marker": self.marker,
+            "hidden": self.hidden,
+            "status": self.status,
+            "exit": self.exit,
+            "duration": round(self.duration, 3),
+        }
+        if self.not_run:
+            written["not_run"] = self.not_run
+        return written
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a cast came from: the header's `stagecast` key, written by `record` and read by
+    the safety net, the site and upload. The only code that knows its keys.
+
+    Reading is lenient, so every cast ever committed still reads: unknown keys are ignored and
+    a missing key reads as empty (a cast is verified only if it says `verified: true`)."""
+
+    verified: bool
+    scenario: str = ""
+    scenario_sha256: str = ""
+    version: str = ""
+    date: str = ""
+    tools: dict[str, str] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
+    profile: ProfileFacts | None = None
+    cluster: ClusterFacts | None = None
+
+    KEY: ClassVar[str] = "stagecast"  # its key in the cast header
+
+    @classmethod
+    def from_header(cls, header: dict[str, Any]) -> Provenance | None:
+        """The provenance in a cast header; None when there is none (or it is not a mapping)."""
+        return cls.from_dict(header.get(cls.KEY))
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Provenance | None:
+        if not isinstance(raw, dict):
+            return None
+        tools = raw.get("tools")
+        steps = raw.get("steps")
+        records = (StepRecord.from_dict(s) for s in steps) if isinstance(steps, list) else ()
+        return cls(
+            verified=raw.get("verified") is True,
+            scenario=_str(raw.get("scenario")) or "",
+            scenario_sha256=_str(raw.get("scenario_sha256")) or "",
+            version=_str(raw.get("version")) or "",
+            date=_str(raw.get("date")) or "",
+            tools={k: v for k, v in tools.items() if isinstance(v, str)}
+            if isinstance(tools, dict)
+            else {},
+            steps=[r for r in records if r is not None],
+            profile=ProfileFacts.from_dict(raw.get("profile")),
+            cluster=ClusterFacts.from_dict(raw.get("cluster")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The header value, keys in the order casts have always had them."""
+        written: dict[str, Any] = {
+            "verified": self.verified,
+            "scenario": self.scenario,
+            "scenario_sha256": self.scenario_sha256,
+            "version": self.version,
+            "date": self.date,
+            "tools": dict(self.tools),
+        }
+        if self.profile is not None:
+            written["profile"] = asdict(self.profile)
+        if self.cluster is not None:
+            written["cluster"] = self.cluster.to_dict()
+        written["steps"] = [step.to_dict() for step in self.steps]
+        return written

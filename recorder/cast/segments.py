@@ -1,60 +1,25 @@
-"""A cast as the audience saw it, step by step: the segments between its markers, each
-rendered through pyte, for drift diffs and rehearsal baselines.
+"""A cast as the audience saw it, step by step: the segments between its markers
+(`Cast.segments`), each rendered through pyte, for drift diffs and rehearsal baselines.
 
-`recorder` must not import `player`: this module reads casts with the asciinema library
-(`read_timeline`) and accepts any cast object through `timeline_of`: `recorder.cast.reader.Cast`,
-`recorder.cast.writer.Cast` or a `Timeline`.
+Any `recorder.cast.model.Cast` will do: one read from a file (`load_cast`) or the one a run
+is recording (`CastRecording.to_cast`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyte
 
-from .reader import load_cast
+from .model import Cast
 
 START = "(start)"  # the label of whatever a cast prints before its first marker
 DEFAULT_WIDTH = 80
 
 
-# -- reading -------------------------------------------------------------------------------
-
-
 @dataclass
-class Timeline:
-    """What a diff needs of a cast: its width and its (time, code, data) events, in order."""
-
-    cols: int
-    events: list[tuple[float, str, str]]
-    path: str = ""
-
-
-def timeline_of(cast: Any) -> Timeline:
-    """A Timeline from a cast as read (`reader.Cast`) or written (`writer.Cast`)."""
-    if isinstance(cast, Timeline):
-        return cast
-    if hasattr(cast, "header"):  # reader.Cast: a file as read, events as tuples
-        cols = int(cast.header.get("width") or DEFAULT_WIDTH)
-        events = [(float(t), str(code), str(data)) for t, code, data in cast.events]
-        return Timeline(cols, events, str(getattr(cast, "path", "")))
-    # recorder.cast.writer.Cast: sorted by time, as the writer writes the file
-    events = [(e.t, e.code, e.data) for e in sorted(cast.events, key=lambda e: e.t)]
-    return Timeline(int(cast.cols), events)
-
-
-def read_timeline(path: str | Path) -> Timeline:
-    """Read a v1/v2 cast file, or raise CastReadError."""
-    return timeline_of(load_cast(path))
-
-
-# -- segments ------------------------------------------------------------------------------
-
-
-@dataclass
-class Segment:
+class RenderedSegment:
     index: int  # 1-based marker number; 0 for the output before the first marker
     label: str
     text: str  # rendered, lines rstripped, trailing blank lines dropped
@@ -108,22 +73,14 @@ def render(data: str, cols: int) -> str:
     return "\n".join(lines)
 
 
-def segments(timeline: Timeline) -> list[Segment]:
-    """The cast cut at its markers; `(start)` only when something was printed before the first."""
-    events = timeline.events
-    end = events[-1][0] if events else 0.0
-    bounds = [i for i, (_, code, _) in enumerate(events) if code == "m"]
-    out: list[Segment] = []
-    first = bounds[0] if bounds else len(events)
-    before = "".join(data for _, code, data in events[:first] if code == "o")
-    if before:
-        start_end = events[first][0] if bounds else end
-        out.append(Segment(0, START, render(before, timeline.cols), start_end))
-    for n, at in enumerate(bounds):
-        stop = bounds[n + 1] if n + 1 < len(bounds) else len(events)
-        data = "".join(d for _, code, d in events[at + 1 : stop] if code == "o")
-        until = events[stop][0] if stop < len(events) else end
-        out.append(
-            Segment(n + 1, events[at][2], render(data, timeline.cols), until - events[at][0])
+def segments(cast: Cast) -> list[RenderedSegment]:
+    """The cast's segments rendered at its width; `(start)` only when something was printed
+    before the first marker."""
+    cols = cast.width or DEFAULT_WIDTH
+    return [
+        RenderedSegment(
+            seg.index, seg.label if seg.marker else START, render(seg.output, cols), seg.duration
         )
-    return out
+        for seg in cast.segments
+        if seg.marker is not None or seg.output
+    ]

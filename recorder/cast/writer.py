@@ -16,6 +16,8 @@ from typing import Any
 
 from asciinema.asciicast import v2
 
+from . import model
+
 
 class LabelledWriter(v2.writer):
     """asciinema 2.4.0's writer always writes empty marker labels; this one keeps them."""
@@ -32,7 +34,11 @@ class CastEvent:
 
 
 @dataclass
-class Cast:
+class CastRecording:
+    """The cast a run is recording: events appended as they happen, written by
+    `publish_atomically`, and read back as the one model (`to_cast`) by the leak scan and the
+    rehearsal's baseline diff."""
+
     cols: int
     rows: int
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -45,8 +51,17 @@ class Cast:
     def marker(self, t: float, label: str) -> None:
         self.events.append(CastEvent(t, "m", label))
 
+    def header(self) -> dict[str, Any]:
+        """The header `_write` writes, built as asciinema's v2 writer builds it."""
+        return v2.build_header(self.cols, self.rows, self.metadata)
 
-def _write(cast: Cast, path: str) -> None:
+    def to_cast(self, path: str = "") -> model.Cast:
+        """The cast as it would be read back from the file: events in file (time) order."""
+        events = [(e.t, e.code, e.data) for e in sorted(self.events, key=lambda e: e.t)]
+        return model.Cast(path, 2, self.header(), events)
+
+
+def _write(cast: CastRecording, path: str) -> None:
     with LabelledWriter(path, metadata=cast.metadata, width=cast.cols, height=cast.rows) as w:
         for event in sorted(cast.events, key=lambda e: e.t):
             if event.code == "m":
@@ -73,7 +88,7 @@ def _temp_beside(target: Path) -> Iterator[str]:
             os.unlink(tmp)
 
 
-def publish_atomically(cast: Cast, target: Path) -> None:
+def publish_atomically(cast: CastRecording, target: Path) -> None:
     """Write `cast` to `target`: all or nothing."""
     with _temp_beside(target) as tmp:
         _write(cast, tmp)
@@ -111,3 +126,7 @@ def remove_stale_temps(target: Path) -> None:
 def failed_paths(target: Path) -> tuple[Path, Path]:
     stem = target.name.removesuffix(".cast")
     return target.with_name(f"{stem}.failed.cast"), target.with_name(f"{stem}.failed.txt")
+
+
+# The old name, kept only until recorder/run/runner.py's import of CastRecording is committed.
+Cast = CastRecording

@@ -6,10 +6,19 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from recorder.cast.leak_scan import Leak, scan_events
-from recorder.cast.provenance import now_iso, stagecast_version, tool_version
+from recorder.cast.leak_scan import Leak, scan
+from recorder.cast.provenance import (
+    ClusterFacts,
+    ProfileFacts,
+    Provenance,
+    StepRecord,
+    now_iso,
+    stagecast_version,
+    step_status,
+    tool_version,
+)
 from recorder.cast.writer import (
-    Cast,
+    CastRecording,
     failed_paths,
     publish_atomically,
     remove_stale_temps,
@@ -70,11 +79,9 @@ def record(
     return result
 
 
-def cast_leaks(cast: Cast, secrets: Sequence[str]) -> list[Leak]:
+def cast_leaks(cast: CastRecording, secrets: Sequence[str]) -> list[Leak]:
     """The leak scan of `cast` as it would be written (header and events in file order)."""
-    header = {"version": 2, "width": cast.cols, "height": cast.rows, **cast.metadata}
-    events = [(e.t, e.code, e.data) for e in sorted(cast.events, key=lambda e: e.t)]
-    return scan_events(header, events, secrets)
+    return scan(cast.to_cast(), secrets)
 
 
 def _refuse_leaky_cast(
@@ -110,29 +117,29 @@ def _metadata(
         "timestamp": started_at,
         "title": clean(scenario.title),
         "env": dict(CAST_ENV),
-        "stagecast": {
-            "verified": result.passed,
-            "scenario": loaded.path.name,
-            "scenario_sha256": loaded.sha256,
-            "version": stagecast_version(),
-            "date": now_iso(),
-            "tools": {name: clean(v) for name, v in tools.items() if v is not None},
-            **({"profile": loaded.profile.provenance()} if loaded.profile is not None else {}),
-            **({"cluster": runner.cluster} if runner.cluster else {}),
-            "steps": [
-                {
-                    "phase": step.phase,
-                    "index": step.index,
-                    "marker": clean(step.label),
-                    "hidden": step.hidden,
-                    "status": step.status,
-                    "exit": step.rc,
-                    "duration": round(step.duration, 3),
-                    **({"not_run": clean(step.not_run_reason)} if step.not_run_reason else {}),
-                }
+        Provenance.KEY: Provenance(
+            verified=result.passed,
+            scenario=loaded.path.name,
+            scenario_sha256=loaded.sha256,
+            version=stagecast_version(),
+            date=now_iso(),
+            tools={name: clean(v) for name, v in tools.items() if v is not None},
+            profile=ProfileFacts(**loaded.profile.provenance()) if loaded.profile else None,
+            cluster=ClusterFacts.from_dict(runner.cluster),
+            steps=[
+                StepRecord(
+                    phase=step.phase,
+                    index=step.index,
+                    marker=clean(step.label),
+                    hidden=step.hidden,
+                    status=step_status(step.status),
+                    exit=step.rc,
+                    duration=step.duration,
+                    not_run=clean(step.not_run_reason) if step.not_run_reason else None,
+                )
                 for step in result.steps
             ],
-        },
+        ).to_dict(),
     }
     if scenario.idle_time_limit is not None:
         metadata["idle_time_limit"] = scenario.idle_time_limit

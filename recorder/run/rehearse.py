@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from recorder.cast.diff import CastDiff, diff_casts, scenario_masks
-from recorder.cast.segments import Timeline, read_timeline, timeline_of
-from recorder.cast.writer import Cast
+from recorder.cast.model import Cast
+from recorder.cast.reader import load_cast
+from recorder.cast.writer import CastRecording
 from recorder.scenario.loader import LoadedScenario
 
 from .progress import Reporter
@@ -41,10 +42,10 @@ def rehearse(
 
 @dataclass
 class Baseline:
-    """The verified cast a rehearsal is compared with; `timeline` None when there is none."""
+    """The verified cast a rehearsal is compared with; `cast` None when there is none."""
 
     path: Path
-    timeline: Timeline | None
+    cast: Cast | None
 
 
 def load_baseline(loaded: LoadedScenario, directory: Path) -> Baseline:
@@ -52,7 +53,7 @@ def load_baseline(loaded: LoadedScenario, directory: Path) -> Baseline:
     path = directory / default_cast_path(loaded).name
     if not path.exists():
         return Baseline(path, None)
-    return Baseline(path, read_timeline(path))
+    return Baseline(path, load_cast(path))
 
 
 @dataclass
@@ -86,17 +87,16 @@ class BaselineCheck:
 
 
 def check_baseline(
-    loaded: LoadedScenario, result: ScenarioResult, cast: Cast, baseline: Baseline
+    loaded: LoadedScenario, result: ScenarioResult, cast: CastRecording, baseline: Baseline
 ) -> BaselineCheck:
     """Compare the rehearsal's cast with the baseline; a semantic change fails `result`."""
-    if baseline.timeline is None:
+    if baseline.cast is None:
         return BaselineCheck(baseline.path, "missing")
     if not result.passed:
         return BaselineCheck(baseline.path, "not compared")
-    rehearsal = timeline_of(cast)
-    rehearsal.path = f"rehearsal of {loaded.path}"
+    rehearsal = cast.to_cast(f"rehearsal of {loaded.path}")
     masks = scenario_masks(loaded)
-    diff = diff_casts(baseline.timeline, rehearsal, masks, timing_threshold=None)
+    diff = diff_casts(baseline.cast, rehearsal, masks, timing_threshold=None)
     check = BaselineCheck(baseline.path, "differs" if diff.semantic else "equivalent", diff)
     if diff.semantic:
         result.error = check.note()  # the summary line's one-line reason; the run fails
