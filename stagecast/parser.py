@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import NoReturn
 
 from recorder import __version__
 
@@ -12,7 +13,7 @@ from .subcommands import EXIT_USAGE
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, like every other bad input
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from recorder.scenario.kube_model import KubeCheck, Selection, WaitFor
 
@@ -170,11 +170,13 @@ class KubeGateway:
             paths.append(path)
         return paths or [Path("~/.kube/config").expanduser()]
 
-    def _lister(self, sel: Selection) -> tuple[Callable[..., Any], tuple, dict[str, str]]:
+    def _lister(self, sel: Selection) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, str]]:
         from kubernetes import client
 
         api = self._client()
         ns = namespace(sel)
+        fn: Callable[..., Any]
+        args: tuple[Any, ...]
         if sel.kind == "Node":
             fn, args = client.CoreV1Api(api).list_node, ()
         elif sel.kind == "Pod":
@@ -291,7 +293,9 @@ class _ApiErrors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: Any
+    ) -> Literal[False]:  # never swallows: it raises a clearer error, or lets exc through
         if exc is None:
             return False
         from kubernetes.client.exceptions import ApiException

@@ -20,6 +20,8 @@ from .rules import TEXT_CHECKS, closest, did_you_mean, references
 from .yaml_source import PathKey, SourceMap, load_yaml
 
 if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
     from .profile import LoadedProfile
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -284,7 +286,7 @@ def _dotted(path: PathKey) -> str:
 
 
 def _to_scenario_error(
-    error: dict[str, Any],
+    error: ErrorDetails,
     data: dict[str, Any],
     source: SourceMap,
     file: str,
@@ -326,7 +328,7 @@ def _step_strings(step: Step) -> list[tuple[PathKey, str]]:
         value = getattr(step, name)
         if isinstance(value, str):
             out.append(((name,), value))
-    expects = [(("expect",), step.expect)]
+    expects: list[tuple[PathKey, Expect | None]] = [(("expect",), step.expect)]
     if step.retry:
         expects.append((("retry", "until"), step.retry.until))
     for sub, expect in expects:

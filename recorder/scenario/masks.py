@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -49,7 +50,7 @@ class CustomMask(BaseModel):
 MaskSpec = Annotated[str, AfterValidator(_known)] | CustomMask
 
 
-def compile_masks(specs: list[str | CustomMask]) -> list[tuple[str, re.Pattern[str]]]:
+def compile_masks(specs: Sequence[str | CustomMask]) -> list[tuple[str, re.Pattern[str]]]:
     out = []
     for spec in specs:
         if isinstance(spec, str):

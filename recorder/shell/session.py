@@ -113,7 +113,8 @@ class ShellSession:
         # Pacing is ours; pexpect's default 50 ms per send would distort it.
         self.child.delaybeforesend = None
         # The shell has exited (we read its EOF) before we close: no need to nap 0.1 s.
-        self.child.ptyproc.delayafterclose = 0.005
+        # spawn sets `ptyproc` in _spawn(); types-pexpect does not declare it.
+        self.child.ptyproc.delayafterclose = 0.005  # type: ignore[attr-defined]
         self._fd = self.child.child_fd
 
     # -- reading -------------------------------------------------------------------------
