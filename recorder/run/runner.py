@@ -27,6 +27,7 @@ from recorder.scenario.keys import key_bytes
 from recorder.scenario.loader import LoadedScenario, load_scenario
 from recorder.scenario.model import Expect, KeyAction, Step
 from recorder.scenario.preflight import check_requires, resolve_env
+from recorder.scenario.rules import narration_lines
 from recorder.scenario.variables import substitute, substitute_expect
 from recorder.shell.output_cleaner import Redactor, plain_text
 from recorder.shell.screen import AudienceScreen
@@ -499,11 +500,7 @@ class Runner:
     def _say(self, text: str, human: bool, timeout: float) -> None:
         session = self.session
         assert session is not None
-        lines = [
-            f"# {line}".rstrip() if not line.startswith("#") else line
-            for line in self._substitute(text).strip().splitlines()
-        ]
-        for line in lines:
+        for line in narration_lines(self._substitute(text)):
             mark = self.type_line(line, human)
             session.wait_prompt(mark, timeout)
 
