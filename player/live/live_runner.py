@@ -26,6 +26,17 @@ from recorder.scenario.model import Step
 from recorder.shell.session import ShellSession
 
 from .audience import AudienceStream
+from .events import (
+    CheckDone,
+    Fallback,
+    Finished,
+    Hello,
+    LiveEvent,
+    Note,
+    StateChanged,
+    StepInfo,
+    StepStarted,
+)
 from .presenter_keys import (
     BACKSPACE,
     END_FREE_SHELL,
@@ -113,12 +124,12 @@ class LiveRunner(Runner):
 
     # -- presenter channel ---------------------------------------------------------------
 
-    def _event(self, name: str, **fields: Any) -> None:
+    def _send(self, event: LiveEvent) -> None:
         if self.options.channel is not None:
-            self.options.channel.send({"event": name, **fields})
+            self.options.channel.send(event)
 
     def _state(self, state: str, index: int) -> None:
-        self._event("state", index=index, state=state)
+        self._send(StateChanged(index=index, state=state))
 
     def hello(self) -> None:
         net = self.options.safety_net
@@ -127,18 +138,17 @@ class LiveRunner(Runner):
         for i, step in enumerate(self.scenario.steps):
             ordinal = self._ordinal.get(i)
             steps.append(
-                {
-                    "index": i,
-                    "label": self.redactor.clean_text(step.label()),
-                    "say": step.say,
-                    "run": self.redactor.clean_text(step.run) if step.run else None,
-                    "pause": step.pause if isinstance(step.pause, str) else None,
-                    "hidden": ordinal is None,
-                    "planned": planned[ordinal] if ordinal is not None and planned else None,
-                }
+                StepInfo(
+                    index=i,
+                    label=self.redactor.clean_text(step.label()),
+                    say=step.say,
+                    run=self.redactor.clean_text(step.run) if step.run else None,
+                    pause=step.pause if isinstance(step.pause, str) else None,
+                    hidden=ordinal is None,
+                    planned=planned[ordinal] if ordinal is not None and planned else None,
+                )
             )
-        self._event(
-            "hello",
+        hello = Hello(
             title=self.redactor.clean_text(self.scenario.title),
             scenario=str(self.loaded.path),
             steps=steps,
@@ -148,8 +158,9 @@ class LiveRunner(Runner):
             stale=bool(net and net.stale),
             mode="auto" if self.options.auto else "live",
         )
+        self._send(hello)
         if net is not None and net.stale:
-            self._event("note", text=f"{net.cast_path} was recorded from an older scenario")
+            self._send(Note(text=f"{net.cast_path} was recorded from an older scenario"))
 
     def _elapsed(self) -> float:
         return round(time.monotonic() - self.show_started, 3)
@@ -246,9 +257,9 @@ class LiveRunner(Runner):
             # The live system is broken: only the recording can carry the show now.
             why = "the shell is gone" if lost else f"hidden step '{result.label}' failed"
             if self.options.safety_net is None:
-                self._event("note", text=f"{why}, and there is no recording to go on with")
+                self._send(Note(text=f"{why}, and there is no recording to go on with"))
                 return False
-            self._event("note", text=f"{why}: the rest plays from the verified cast")
+            self._send(Note(text=f"{why}: the rest plays from the verified cast"))
             self._recording_rest = True
         elif played and self.options.fallback_rest:
             self._recording_rest = True
@@ -270,7 +281,7 @@ class LiveRunner(Runner):
         self._current = result.index
         depth = session.nested_depth
         if visible:
-            self._event("step", index=result.index, elapsed=self._elapsed())
+            self._send(StepStarted(index=result.index, elapsed=self._elapsed()))
             self._state("typing", result.index)
         try:
             super().run_step(step, result)
@@ -285,7 +296,7 @@ class LiveRunner(Runner):
         finally:
             self._typing = False
             if visible:
-                self._event("check", **_check_fields(result))
+                self._send(_check_done(result))
 
     def _settle(self, depth: int) -> None:
         """Back to a clean prompt after the fallback key: the line cleared, or Ctrl-C."""
@@ -459,9 +470,9 @@ class LiveRunner(Runner):
         net = self.options.safety_net
         ordinal = self._ordinal.get(result.index) if result.phase == "steps" else None
         if net is None or ordinal is None:
-            self._event("note", text=f"'{result.label}' failed and there is no recording of it")
+            self._send(Note(text=f"'{result.label}' failed and there is no recording of it"))
             return False
-        self._event("fallback", index=result.index, reason=reason)
+        self._send(Fallback(index=result.index, reason=reason))
         self._state("fallback", result.index)
         self._play_segment(ordinal)
         self.fallbacks += 1
@@ -507,18 +518,20 @@ class LiveRunner(Runner):
         ordinal = self._ordinal.get(result.index) if result.phase == "steps" else None
         if ordinal is None or self.options.safety_net is None:
             return  # hidden steps served the live system only
-        self._event("step", index=result.index, elapsed=self._elapsed())
+        self._send(StepStarted(index=result.index, elapsed=self._elapsed()))
         self._state("recording", result.index)
         if self.options.auto is None:  # the presenter still sets the pace
             if self.session is not None:
                 self.session.on_input = self._queue_key
-            key = self._wait_key() if self.session is not None else _read_key(
-                self.options.key_fd, None
+            key = (
+                self._wait_key()
+                if self.session is not None
+                else _read_key(self.options.key_fd, None)
             )
             if key == QUIT:
                 raise KeyboardInterrupt
         self._play_segment(ordinal)
-        self._event("check", **_check_fields(result))
+        self._send(_check_done(result))
 
     def attempt(self, step: Step, command: str, human: bool, timeout: float) -> Attempt:
         # A retry's later attempts type themselves: the presenter revealed the first one.
@@ -529,11 +542,12 @@ class LiveRunner(Runner):
 
     def run(self) -> ScenarioResult:
         result = super().run()  # teardown has run too: this is the final word
-        self._event(
-            "finished",
-            passed=result.passed and not self.fallbacks,
-            fallbacks=self.fallbacks,
-            elapsed=self._elapsed(),
+        self._send(
+            Finished(
+                passed=result.passed and not self.fallbacks,
+                fallbacks=self.fallbacks,
+                elapsed=self._elapsed(),
+            )
         )
         return result
 
@@ -549,14 +563,14 @@ def _moved(plan: list[tuple[Step, StepResult]], position: int, delta: int) -> in
     return position  # already at the first step: stay
 
 
-def _check_fields(result: StepResult) -> dict[str, Any]:
-    return {
-        "index": result.index,
-        "status": result.status,
-        "failures": list(result.failures),
-        "rc": result.rc,
-        "duration": round(result.duration, 3),
-    }
+def _check_done(result: StepResult) -> CheckDone:
+    return CheckDone(
+        index=result.index,
+        status=result.status,
+        failures=tuple(result.failures),
+        rc=result.rc,
+        duration=round(result.duration, 3),
+    )
 
 
 def _read_key(fd: int | None, timeout: float | None) -> bytes | None:

@@ -7,7 +7,6 @@ line per event otherwise.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 from rich.console import Console, RenderableType
 from rich.live import Live
 
+from .events import LiveEvent, decode_line
 from .notes_view import NotesState
 
 
@@ -41,16 +41,13 @@ def _connect(path: Path) -> socket.socket:
     return sock
 
 
-def _events(sock: socket.socket) -> Iterator[dict]:
-    """The JSON objects the server sends, one per line; anything else is skipped."""
+def _events(sock: socket.socket) -> Iterator[LiveEvent]:
+    """The events the server sends, one per line; a line that is not one is skipped."""
     with sock.makefile("rb") as stream:
         try:
             for raw in stream:
-                try:
-                    event = json.loads(raw.decode("utf-8", errors="replace"))
-                except ValueError:
-                    continue
-                if isinstance(event, dict):
+                event = decode_line(raw)
+                if event is not None:
                     yield event
         except ConnectionResetError:
             return  # the session went away: same as a clean close

@@ -16,6 +16,19 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from .events import (
+    CheckDone,
+    Fallback,
+    Finished,
+    Hello,
+    LiveEvent,
+    Note,
+    StateChanged,
+    StepInfo,
+    StepStarted,
+    from_dict,
+)
+
 MAX_CHECKS = 3  # check results shown: the last few are what the presenter acts on
 MAX_FAILURES = 2  # failure lines shown per check
 MAX_NOTES = 3
@@ -38,56 +51,6 @@ def schedule(delta: float) -> str:
     return f"+{clock(whole)} behind" if whole > 0 else f"-{clock(-whole)} ahead"
 
 
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-@dataclass(frozen=True)
-class Step:
-    index: int
-    label: str
-    say: str | None = None
-    run: str | None = None
-    pause: str | None = None
-    hidden: bool = False
-    planned: float | None = None
-
-    @classmethod
-    def from_event(cls, raw: Any, position: int) -> Step | None:
-        if not isinstance(raw, dict):
-            return None
-        index = _int(raw.get("index"))
-        index = position if index is None else index
-        return cls(
-            index=index,
-            label=_str(raw.get("label")) or f"step {index + 1}",
-            say=_str(raw.get("say")),
-            run=_str(raw.get("run")),
-            pause=_str(raw.get("pause")),
-            hidden=raw.get("hidden") is True,
-            planned=_num(raw.get("planned")),
-        )
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    index: int
-    status: str
-    failures: tuple[str, ...] = ()
-    rc: int | None = None
-    duration: float | None = None
-
-
 @dataclass
 class NotesState:
     """Everything the presenter view knows; apply() one event at a time.
@@ -104,12 +67,12 @@ class NotesState:
     stale: bool = False
     planned_total: float | None = None
     budget: float | None = None
-    steps: dict[int, Step] = field(default_factory=dict)
+    steps: dict[int, StepInfo] = field(default_factory=dict)
     current: int | None = None
     state: str | None = None
     step_started: float | None = None  # show time when the current step began
     elapsed: float | None = None  # show time at the last event
-    checks: deque[CheckResult] = field(default_factory=lambda: deque(maxlen=MAX_CHECKS))
+    checks: deque[CheckDone] = field(default_factory=lambda: deque(maxlen=MAX_CHECKS))
     fallbacks: int = 0
     fallback_reasons: dict[int, str] = field(default_factory=dict)
     notes: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_NOTES))
@@ -122,95 +85,75 @@ class NotesState:
 
     # -- events ---------------------------------------------------------------------------
 
-    def apply(self, event: dict) -> None:
-        """Take one event; unknown events and keys, and values of the wrong type, are ignored."""
-        if not isinstance(event, dict):
+    def apply(self, event: LiveEvent | dict[str, Any]) -> None:
+        """Take one event (typed, or as decoded from the wire); unknown events and keys, and
+        values of the wrong type, are ignored."""
+        ev = from_dict(event) if isinstance(event, dict) else event
+        if ev is None:
             return
-        handlers: dict[str, Callable[[dict], None]] = {
-            "hello": self._on_hello,
-            "step": self._on_step,
-            "state": self._on_state,
-            "check": self._on_check,
-            "fallback": self._on_fallback,
-            "note": self._on_note,
-            "finished": self._on_finished,
-        }
-        handler = handlers.get(event.get("event"))
-        if handler is not None:
-            handler(event)
-        self._tick(event)
+        if isinstance(ev, Hello):
+            self._on_hello(ev)
+        elif isinstance(ev, StepStarted):
+            self._on_step(ev)
+        elif isinstance(ev, StateChanged):
+            if ev.state is not None and (ev.index is None or ev.index == self.current):
+                self.state = ev.state
+        elif isinstance(ev, CheckDone):
+            if ev.index is not None and ev.status is not None:
+                self.checks.append(ev)
+        elif isinstance(ev, Fallback):
+            self._on_fallback(ev)
+        elif isinstance(ev, Note):
+            if ev.text is not None:
+                self.notes.append(ev.text)
+        elif isinstance(ev, Finished):
+            self._on_finished(ev)
+        self._tick(ev)
 
-    def _on_hello(self, ev: dict) -> None:
-        self.title = _str(ev.get("title")) or self.title
-        self.scenario = _str(ev.get("scenario")) or self.scenario
-        self.mode = _str(ev.get("mode")) or self.mode
-        self.cast = _str(ev.get("cast"))
-        self.stale = ev.get("stale") is True
-        self.planned_total = _num(ev.get("planned_total"))
-        self.budget = _num(ev.get("budget"))
-        raw_steps = ev.get("steps") if isinstance(ev.get("steps"), list) else []
-        parsed = (Step.from_event(raw, pos) for pos, raw in enumerate(raw_steps))
-        self.steps = {step.index: step for step in parsed if step is not None}
+    def _on_hello(self, ev: Hello) -> None:
+        self.title = ev.title or self.title
+        self.scenario = ev.scenario or self.scenario
+        self.mode = ev.mode or self.mode
+        self.cast = ev.cast
+        self.stale = ev.stale
+        self.planned_total = ev.planned_total
+        self.budget = ev.budget
+        self.steps = {step.index: step for step in ev.steps}
 
-    def _on_step(self, ev: dict) -> None:
-        index = _int(ev.get("index"))
-        if index is None:
+    def _on_step(self, ev: StepStarted) -> None:
+        if ev.index is None:
             return
-        self.current, self.state = index, None
-        elapsed, t = _num(ev.get("elapsed")), _num(ev.get("t"))
-        if elapsed is not None:
-            self.elapsed = self.step_started = elapsed
-            if t is not None:
-                self._offset = t - elapsed
+        self.current, self.state = ev.index, None
+        if ev.elapsed is not None:
+            self.elapsed = self.step_started = ev.elapsed
+            if ev.t is not None:
+                self._offset = ev.t - ev.elapsed
 
-    def _on_state(self, ev: dict) -> None:
-        index, state = _int(ev.get("index")), _str(ev.get("state"))
-        if state is not None and (index is None or index == self.current):
-            self.state = state
-
-    def _on_check(self, ev: dict) -> None:
-        index, status = _int(ev.get("index")), _str(ev.get("status"))
-        if index is None or status is None:
-            return
-        raw = ev.get("failures")
-        failures = tuple(str(f) for f in raw) if isinstance(raw, list) else ()
-        result = CheckResult(index, status, failures, _int(ev.get("rc")), _num(ev.get("duration")))
-        self.checks.append(result)
-
-    def _on_fallback(self, ev: dict) -> None:
+    def _on_fallback(self, ev: Fallback) -> None:
         self.fallbacks += 1
-        index = _int(ev.get("index"))
-        if index is not None:
-            self.fallback_reasons[index] = _str(ev.get("reason")) or "no reason given"
-            if index == self.current:
+        if ev.index is not None:
+            self.fallback_reasons[ev.index] = ev.reason or "no reason given"
+            if ev.index == self.current:
                 self.state = "fallback"
 
-    def _on_note(self, ev: dict) -> None:
-        text = _str(ev.get("text"))
-        if text is not None:
-            self.notes.append(text)
-
-    def _on_finished(self, ev: dict) -> None:
+    def _on_finished(self, ev: Finished) -> None:
         self.finished = True
-        self.passed = ev.get("passed") if isinstance(ev.get("passed"), bool) else None
-        fallbacks = _int(ev.get("fallbacks"))
-        self.fallbacks = self.fallbacks if fallbacks is None else fallbacks
-        elapsed = _num(ev.get("elapsed"))
-        if elapsed is not None:
-            self.elapsed = elapsed
+        self.passed = ev.passed
+        self.fallbacks = self.fallbacks if ev.fallbacks is None else ev.fallbacks
+        if ev.elapsed is not None:
+            self.elapsed = ev.elapsed
 
-    def _tick(self, ev: dict) -> None:
+    def _tick(self, ev: LiveEvent) -> None:
         """Carry the show clock forward from the event's channel time, when we can map it."""
-        t = _num(ev.get("t"))
-        kind = ev.get("event")
-        if kind not in ("step", "finished") and t is not None and self._offset is not None:
-            self.elapsed = max(self.elapsed or 0.0, t - self._offset)
+        t, offset = ev.t, self._offset
+        if not isinstance(ev, StepStarted | Finished) and t is not None and offset is not None:
+            self.elapsed = max(self.elapsed or 0.0, t - offset)
         if self.now is not None:
             self._arrived = self.now()
 
     # -- derived --------------------------------------------------------------------------
 
-    def visible(self) -> list[Step]:
+    def visible(self) -> list[StepInfo]:
         return [step for _, step in sorted(self.steps.items()) if not step.hidden]
 
     def number(self, index: int) -> str:
@@ -225,7 +168,7 @@ class NotesState:
         step = self.steps.get(index)
         return step.label if step else f"step {index + 1}"
 
-    def next_step(self) -> Step | None:
+    def next_step(self) -> StepInfo | None:
         after = -1 if self.current is None else self.current
         return next((step for step in self.visible() if step.index > after), None)
 
@@ -359,32 +302,32 @@ class NotesState:
 
     # -- one plain line per event (no terminal) -------------------------------------------
 
-    def line(self, event: dict) -> str | None:
+    def line(self, event: LiveEvent | dict[str, Any]) -> str | None:
         """A plain line describing `event` as applied; None for events the view ignores."""
-        kind = event.get("event")
-        index = _int(event.get("index"))
+        ev = from_dict(event) if isinstance(event, dict) else event
+        index = getattr(ev, "index", None)
         where = f"{self.number(index)} {self.label(index)}" if index is not None else "?"
-        if kind == "hello":
+        if isinstance(ev, Hello):
             return f"hello: {self.title} ({self.scenario}), {len(self.visible())} steps" + (
                 ", stale cast" if self.stale else ""
             )
-        if kind == "step":
+        if isinstance(ev, StepStarted):
             text = f"step {where}"
             delta = self.delta()
             return text + (f": {schedule(delta)}" if delta is not None else "")
-        if kind == "state":
-            return f"state {where}: {_str(event.get('state'))}"
-        if kind == "check" and self.checks:
+        if isinstance(ev, StateChanged):
+            return f"state {where}: {ev.state}"
+        if isinstance(ev, CheckDone) and self.checks:
             check = self.checks[-1]
-            mark = MARKS.get(check.status, ("?", ""))[0]
+            mark = MARKS.get(check.status or "", ("?", ""))[0]
             failures = "; ".join(check.failures)
             return f"check {where}: {mark} {check.status}" + (f": {failures}" if failures else "")
-        if kind == "fallback":
+        if isinstance(ev, Fallback):
             reason = self.fallback_reasons.get(index, "") if index is not None else ""
             return f"fallback {where}: {reason}"
-        if kind == "note":
-            return f"note: {_str(event.get('text'))}"
-        if kind == "finished":
+        if isinstance(ev, Note):
+            return f"note: {ev.text}"
+        if isinstance(ev, Finished):
             verdict = "passed" if self.passed else "failed" if self.passed is False else "done"
             return f"finished: {verdict}, {self.fallbacks} fallbacks, {clock(self.elapsed or 0)}"
         return None
@@ -394,7 +337,7 @@ def _state_style(state: str) -> str:
     return {"fallback": "magenta", "recording": "magenta", "paused": "yellow"}.get(state, "cyan")
 
 
-def _step_body(step: Step, full: bool) -> list[Text]:
+def _step_body(step: StepInfo, full: bool) -> list[Text]:
     """The narration, the command and the pause text of a step (the next step: command only)."""
     lines: list[Text] = []
     if full and step.say:

@@ -6,16 +6,15 @@ terminal running `stagecast notes`. Only the user can reach that socket: its dir
 and owned by the user, the socket itself is 0600, and every connection's peer uid is checked
 (SO_PEERCRED) on top of that.
 
-The protocol is one JSON object per line, server to client only. Each event gets "t" (seconds
-since the channel opened); a client that connects late first gets every past event replayed, in
-order, so it can rebuild the whole view. Sending never blocks the show: each client has its own
-writer thread and queue, and a client that cannot keep up is dropped.
+The protocol (`player.live.events`) is one JSON object per line, server to client only. Each
+event gets "t" (seconds since the channel opened); a client that connects late first gets every
+past event replayed, in order, so it can rebuild the whole view. Sending never blocks the show:
+each client has its own writer thread and queue, and a client that cannot keep up is dropped.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import queue
 import socket
@@ -26,6 +25,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+from .events import LiveEvent, encode_line, to_dict
 
 SOCKET_NAME = "live.sock"
 SEND_TIMEOUT = 0.5  # seconds one write to a client may take before the client is dropped
@@ -274,11 +276,12 @@ class PresenterChannel:
             if client in self._clients:
                 self._clients.remove(client)
 
-    def send(self, event: dict) -> None:
+    def send(self, event: LiveEvent | dict[str, Any]) -> None:
+        """Queue `event` (typed, or already in its wire form) for every connected view."""
         try:
-            payload = dict(event)
+            payload = dict(event) if isinstance(event, dict) else to_dict(event)
             payload["t"] = round(time.monotonic() - self._opened_at, 3)
-            line = json.dumps(payload, ensure_ascii=False, default=str).encode() + b"\n"
+            line = encode_line(payload)
         except Exception:  # a bad event must not stop the show
             return
         with self._lock:
