@@ -1,4 +1,4 @@
-"""The codebase stays `ruff check` clean."""
+"""The codebase stays `ruff check` clean, `ruff format` formatted and `mypy` clean."""
 
 from __future__ import annotations
 
@@ -11,10 +11,36 @@ import pytest
 
 from conftest import ROOT
 
+# Everything of ours that is Python, for the formatter.
+SOURCES = ["recorder", "player", "stagecast", "tests", "benchmarks"]
+
+
+def _tool(name: str) -> str:
+    """The tool from this venv (else PATH), or skip saying how to get it."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed (pip install '.[test]')")
+    return found
+
 
 def test_ruff_check_is_clean() -> None:
-    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed (pip install '.[test]')")
-    done = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([_tool("ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
+
+
+def test_ruff_format_leaves_every_file_as_it_is() -> None:
+    done = subprocess.run(
+        [_tool("ruff"), "format", "--check", *SOURCES], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy_is_clean() -> None:
+    """mypy with the pydantic plugin over the packages, as `[tool.mypy]` in pyproject says."""
+    done = subprocess.run(
+        [_tool("mypy"), "--no-error-summary"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
