@@ -126,7 +126,3 @@ def remove_stale_temps(target: Path) -> None:
 def failed_paths(target: Path) -> tuple[Path, Path]:
     stem = target.name.removesuffix(".cast")
     return target.with_name(f"{stem}.failed.cast"), target.with_name(f"{stem}.failed.txt")
-
-
-# The old name, kept only until recorder/run/runner.py's import of CastRecording is committed.
-Cast = CastRecording

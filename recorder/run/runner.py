@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from recorder.cast.writer import Cast
+from recorder.cast.writer import CastRecording
 from recorder.errors import PrerequisiteError, SessionDied, StepTimeout
 from recorder.kube.cluster import ClusterFixture
 from recorder.kube.machine_preflight import machine_problems, runtime_answer, server_version
@@ -128,7 +128,7 @@ class Runner:
         self.reporter = reporter or NullReporter()
         self.values: dict[str, str] = {k: str(v) for k, v in self.scenario.vars.items()}
         term = self.scenario.terminal
-        self.cast = Cast(term.cols, term.rows)
+        self.cast = CastRecording(term.cols, term.rows)
         self.screen = AudienceScreen(term.cols, term.rows)
         typing = self.scenario.typing
         # `cps` overrides the scenario's speed: a quick preview, or a test.
