@@ -94,7 +94,7 @@ class ChapterPlayer(Player):
         self.start = start  # index of the first event to play with timing
         self.write = write
 
-    def _play(  # type: ignore[override]  # noqa: C901, PLR0912, PLR0915 - one state machine
+    def _play(  # noqa: C901, PLR0912, PLR0915 - one state machine
         self,
         asciicast: Any,
         idle_time_limit: Any,
@@ -210,7 +210,7 @@ def play(
     start = find_marker(cast, from_marker).event + 1 if from_marker is not None else 0
     timed = timed_events(cast, speed, idle_time_limit)
     ChapterPlayer(start).play(
-        _Playable(cast, timed),  # type: ignore[arg-type]
+        _Playable(cast, timed),
         speed=speed,
         key_bindings=dict(KEYS),
         pause_on_markers=pause_on_markers,

@@ -169,7 +169,8 @@ def from_dict(raw: Any) -> LiveEvent | None:
         return None
     kind, t = raw.get("event"), _num(raw.get("t"))
     if kind == "hello":
-        steps = raw.get("steps") if isinstance(raw.get("steps"), list) else []
+        listed = raw.get("steps")
+        steps = listed if isinstance(listed, list) else []
         parsed = (StepInfo.from_dict(step, pos) for pos, step in enumerate(steps))
         return Hello(
             title=_str(raw.get("title")),

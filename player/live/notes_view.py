@@ -274,9 +274,11 @@ class NotesState:
     def _check_lines(self) -> list[Text]:
         lines: list[Text] = []
         for check in self.checks:
-            mark, style = MARKS.get(check.status, ("?", "yellow"))
+            index = check.index
+            assert index is not None  # apply() keeps only checks with an index and a status
+            mark, style = MARKS.get(check.status or "", ("?", "yellow"))
             line = Text(f"  {mark} ", style=style)
-            line.append(f"{self.number(check.index)} {self.label(check.index)}  {check.status}")
+            line.append(f"{self.number(index)} {self.label(index)}  {check.status}")
             if check.rc is not None:
                 line.append(f"  rc {check.rc}")
             if check.duration is not None:

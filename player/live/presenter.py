@@ -249,9 +249,9 @@ class PresenterChannel:
             try:
                 conn, _ = listener.accept()
             except OSError:
-                if self._closed:
-                    return
-                time.sleep(0.05)  # e.g. out of file descriptors: try again shortly
+                # Closed (the loop ends), or e.g. out of file descriptors: try again shortly.
+                if not self._closed:
+                    time.sleep(0.05)
                 continue
             self._admit(conn)
 

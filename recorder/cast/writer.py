@@ -22,8 +22,8 @@ from . import model
 class LabelledWriter(v2.writer):
     """asciinema 2.4.0's writer always writes empty marker labels; this one keeps them."""
 
-    def write_marker(self, ts: float, label: str = "") -> None:  # type: ignore[override]
-        self._writer__write_event(ts, "m", label)  # type: ignore[attr-defined]
+    def write_marker(self, ts: float, label: str = "") -> None:
+        self._writer__write_event(ts, "m", label)  # asciinema's private writer, name-mangled
 
 
 @dataclass

@@ -124,7 +124,7 @@ def rehearsal_json(
 @dataclass
 class Rehearsal:
     result: ScenarioResult
-    cast: Cast
+    cast: CastRecording
     baseline: BaselineCheck | None = None
 
 
