@@ -1,2 +1,3 @@
-"""Casts: reading (asciinema's reader), writing a verified cast atomically, provenance, the
-leak scan, and drift diffs between two casts."""
+"""Casts: the one model (`model.Cast`: header, events, markers, segments), the one reader
+(`reader.load_cast`), writing a verified cast atomically (`writer.CastRecording`), provenance
+(`provenance.Provenance`), the leak scan, and drift diffs between two casts."""
