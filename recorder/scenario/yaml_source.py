@@ -6,6 +6,7 @@ back to `file:line:col`, so users see where to fix their scenario.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,13 +73,13 @@ class _Builder:
         self._nodes += 1
         if self._nodes > MAX_NODES:
             raise ScenarioError(
-                self.file, *_line_col(node), f"the YAML expands to over {MAX_NODES} values "
-                "(aliases of aliases?): write the values out"
+                self.file,
+                *_line_col(node),
+                f"the YAML expands to over {MAX_NODES} values "
+                "(aliases of aliases?): write the values out",
             )
         if len(path) > MAX_DEPTH:
-            raise ScenarioError(
-                self.file, *_line_col(node), f"nested over {MAX_DEPTH} levels deep"
-            )
+            raise ScenarioError(self.file, *_line_col(node), f"nested over {MAX_DEPTH} levels deep")
         if id(node) in self._open:
             raise ScenarioError(
                 self.file, *_line_col(node), "a YAML alias refers to itself: remove the cycle"
@@ -141,8 +142,10 @@ def load_yaml(path: Path, display_name: str | None = None) -> tuple[Any, SourceM
         raise ScenarioError(name, 1, 1, "file not found: check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(name, 1, 1, f"cannot read the file ({exc})") from None
+    node = _compose_fast(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(name, exc) from None
     except yaml.reader.ReaderError as exc:
@@ -166,6 +169,74 @@ def load_yaml(path: Path, display_name: str | None = None) -> tuple[Any, SourceM
     except RecursionError:
         raise ScenarioError(name, 1, 1, "invalid YAML: nested too deep") from None
     return data, builder.source
+
+
+# libyaml (PyYAML's C extension) composes a scenario some 25 times faster than PyYAML's own
+# Python loader, most of `stagecast lint`'s time otherwise. The two do not accept exactly the
+# same documents, though, nor place every node alike: libyaml takes tabs as separators, a `?`
+# inside a plain scalar in a flow collection, a BOM inside the text and deeper nesting; it
+# marks an empty value and scans a tag in a flow collection differently. So its tree is used
+# only for text and trees clear of all of these, and when libyaml accepts the text; otherwise
+# the Python loader decides, as it always has: what is accepted, the positions and every
+# error message stay the same. tests/test_yaml_source.py compares the two on mutated scenarios.
+_CSafeLoader = getattr(yaml, "CSafeLoader", None)
+# Characters outside the printable set both readers accept (or line breaks other than \n),
+# `%` directives, and a `#` right after a block scalar's indicators (`|#`).
+_PYTHON_ONLY = re.compile(
+    r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    r"|^%|[|>][-+0-9]*#",
+    re.MULTILINE,
+)
+
+
+def _compose_fast(text: str) -> yaml.Node | None:
+    """The node tree as libyaml composes it, or None when PyYAML's Python loader must."""
+    if _CSafeLoader is None or _PYTHON_ONLY.search(text):
+        return None
+    try:
+        node = yaml.compose(text, Loader=_CSafeLoader)
+    except Exception:  # noqa: BLE001 - any failure: the Python loader reports it its own way
+        return None
+    if node is None or not _same_in_python(node, tags="!" in text):
+        return None
+    return node
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _same_in_python(root: yaml.Node, *, tags: bool) -> bool:
+    """False when the tree holds something the Python loader reads differently: nesting
+    deeper than MAX_DEPTH, an empty plain value, a plain `?` in a flow collection, or (when
+    the text has a `!`, so that there may be some) an explicit tag."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, in_flow = stack.pop()
+        if id(node) in seen:  # an alias: checked where its anchor is
+            continue
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(node, yaml.ScalarNode):
+            plain = not node.style
+            if plain and (node.value == "" or (in_flow and "?" in node.value)):
+                return False
+            if tags and node.tag != _RESOLVER.resolve(
+                yaml.ScalarNode, node.value, (plain, not plain)
+            ):
+                return False
+            continue
+        assert isinstance(node, yaml.CollectionNode)
+        if tags and node.tag != _RESOLVER.resolve(type(node), None, None):
+            return False
+        children = (
+            [child for pair in node.value for child in pair]
+            if isinstance(node, yaml.MappingNode)
+            else list(node.value)
+        )
+        stack.extend((child, depth + 1, bool(node.flow_style)) for child in reversed(children))
+    return True
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
