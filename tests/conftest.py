@@ -108,14 +108,17 @@ def real_kind():
     """The session's registry-free kind (tests/real_kind.py); skips with the reason when it
     cannot run here. At the end it deletes its clusters, stops its dockerd, and fails when
     anything it made is left on the host."""
-    from real_kind import RealKind, skip_reason
+    from real_kind import RealKind, session_lock, skip_reason
 
     reason = skip_reason()
     if reason:
         pytest.skip(reason)
-    kind = RealKind()
-    yield kind
-    left = kind.close()
+    with session_lock() as holder:
+        if holder is not None:
+            pytest.skip(f"the registry-free kind is in use by another test session ({holder})")
+        kind = RealKind()
+        yield kind
+        left = kind.close()
     assert not left, f"the registry-free kind left this on the host: {left}"
 
 

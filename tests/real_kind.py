@@ -18,10 +18,13 @@ host-state check is then skipped, since nothing was taken down.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +51,31 @@ nodes:
   - role: control-plane
   - role: worker
 """
+
+
+LOCK = Path("/run/stagecast-kind-tests.lock")
+
+
+@contextlib.contextmanager
+def session_lock() -> Iterator[str | None]:
+    """One test session at a time on the registry-free kind: its clusters have fixed names
+    (the demos' `kind`) and one dockerd. Yields None when this session holds the lock, or
+    who holds it."""
+    with LOCK.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            yield handle.read().strip() or "another process"
+            return
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield None
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def skip_reason() -> str | None:
