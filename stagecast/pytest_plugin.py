@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -25,9 +25,13 @@ from recorder.run.results import ScenarioResult, StepResult
 from recorder.scenario.loader import LoadedScenario, load_scenario
 from recorder.scenario.preflight import ROOT
 
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
+
 try:  # pytest >= 9 has subtest reports built in: shown as SUBPASSED/SUBFAILED
     from _pytest.subtests import SubtestContext, SubtestReport
 except ImportError:  # pragma: no cover - older pytest: plain reports
+    # mypy sees pytest >= 9's classes; older pytest has neither name.
     SubtestContext = SubtestReport = None  # type: ignore[assignment,misc]
 
 SCENARIO_KEYS = re.compile(r"^steps\s*:", re.MULTILINE)
@@ -107,10 +111,12 @@ class ScenarioItem(pytest.Item):
         if not result.passed:
             raise ScenarioFailed(result)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, ScenarioFailed):
             return failure_text(excinfo.value.result)
-        return super().repr_failure(excinfo)  # type: ignore[return-value]
+        return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         title = self.loaded.scenario.title if self.loaded else self.path.name
@@ -154,7 +160,9 @@ class _StepReporter(NullReporter):
 
     def step_finished(self, step: StepResult) -> None:
         item = self.item
-        outcome = {"passed": "passed", "failed": "failed"}.get(step.status, "skipped")
+        outcome: Literal["passed", "failed", "skipped"] = "skipped"
+        if step.status in ("passed", "failed"):
+            outcome = "passed" if step.status == "passed" else "failed"
         longrepr: Any = None
         if outcome == "failed":
             longrepr = "\n".join(step.failures + ([step.tail()] if step.tail() else []))
@@ -164,7 +172,7 @@ class _StepReporter(NullReporter):
             nodeid=item.nodeid,
             location=item.location,
             keywords={name: 1 for name in item.keywords},
-            outcome=outcome,  # type: ignore[arg-type]
+            outcome=outcome,
             longrepr=longrepr,
             when="call",
             duration=step.duration,

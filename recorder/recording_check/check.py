@@ -98,7 +98,7 @@ def _output_expect(step: Step, matcher: Matcher) -> Expect | None:
     fields: dict[str, list[str]] = {}
     for name in OUTPUT_CHECKS:
         fields[name] = [matcher.substitute(v, "") for e in parts for v in getattr(e, name)]
-    return Expect(exit="any", **fields)  # type: ignore[arg-type]
+    return Expect.model_validate({"exit": "any", **fields})
 
 
 def _step_output(commands: list[RecordedCommand], at: int, step: Step) -> str:
