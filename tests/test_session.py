@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from conftest import step
+from recorder.shell.session import ShellSession
 
 
 def test_timeout_interrupts_and_fails_with_output_tail(run_rehearse, tmp_path) -> None:
@@ -214,3 +215,24 @@ def test_ctrl_c_works_even_when_stagecast_starts_with_sigint_ignored(write_scena
         preexec_fn=ignore_sigint,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_nested_prompt_redrawn_on_resize_does_not_end_the_next_command() -> None:
+    """`docker exec -it` resizes as it attaches, and the nested bash redraws its prompt
+    ("\\r\\e[K\\r" and the prompt again): the next command must still run to its own prompt."""
+    session = ShellSession(cols=80, rows=24, prompt="t$ ", env={}, cwd="/tmp")
+    session.start()
+    try:
+        mark = session.offset
+        session.send("PS1='in''ner# ' bash --norc --noprofile -i\r")
+        session.push_prompt("inner# ")
+        session.wait_prompt(mark, 10)
+        since = session.offset
+        session.child.setwinsize(30, 100)  # the inner bash redraws its prompt after `since`
+        session.pump(0.5)
+        assert "\x1b[K\rinner# " in session.text(since)
+        session.send("echo hello\r")
+        hit = session.wait_prompt(since, 10)
+        assert "hello\r\n" in session.text(since, hit.start)
+    finally:
+        session.close()

@@ -30,6 +30,8 @@ from recorder.errors import SessionDied, StepTimeout
 PRIMARY_PROMPT = "\\[\\e]133;D;$?;t=$EPOCHREALTIME\\a\\]{prompt}\\[\\e]133;B\\a\\]"
 # Printed by bash as a command starts: with the D mark's time, the command's own duration.
 COMMAND_START = "\\e]133;C;t=$EPOCHREALTIME\\a"
+# What readline writes before redrawing the prompt line (after SIGWINCH).
+REDRAW = "\x1b[K\r"
 COMMAND_START_RE = re.compile(r"\x1b\]133;C;t=(?P<t>[\d.,]+)\x07")
 SECONDARY_PROMPT = "\\[\\e]133;P;k=s\\a\\]> \\[\\e]133;B\\a\\]"
 PROMPT_RE = re.compile(
@@ -238,7 +240,18 @@ class ShellSession:
 
     def wait_prompt(self, since: int, timeout: float) -> PromptHit:
         pattern = self._prompts[-1] if self._prompts else PROMPT_RE
+        deadline = time.monotonic() + timeout
         start, end = self.wait_for(pattern, since, timeout)
+        # A nested shell redraws its prompt when its terminal is resized (`docker exec -it`
+        # resizes as it attaches): readline's "\r\e[K\r" and the same prompt again. That is
+        # not a new prompt: taking it for one would end the next command before it ran.
+        while self._prompts and self._text.endswith(REDRAW, 0, start - self._base):
+            try:
+                start, end = self.wait_for(pattern, end, max(deadline - time.monotonic(), 0))
+            except StepTimeout:
+                raise StepTimeout(
+                    f"timed out after {timeout:g}s waiting for /{pattern.pattern}/"
+                ) from None
         match = pattern.match(self._text, start - self._base)
         assert match is not None
         rc = match.group("rc")
