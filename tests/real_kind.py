@@ -1,5 +1,5 @@
 """Real kind clusters for the tests, on the registry-free kind the project builds
-(scenarios/kind/registry-free): its own dockerd, kind 0.27 and Kubernetes 1.20.2.
+(scenarios/registry-free-kind): its own dockerd, kind 0.27 and Kubernetes 1.20.2.
 
 A test that needs one asks for the session's `RealKind` and a cluster by name; the session
 deletes every cluster it made, stops the dockerd it started, and then checks that the host
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REGISTRY_FREE = ROOT / "scenarios" / "kind" / "registry-free"
+REGISTRY_FREE = ROOT / "scenarios" / "registry-free-kind"
 SCRIPT = REGISTRY_FREE / "registry-free-kind"
 PROFILE = REGISTRY_FREE / "profile.yml"
 NODE_IMAGE = "stagecast.local/kind-node:v1.20.2"

@@ -291,6 +291,7 @@ def test_no_image_without_a_tag_in_typed_commands() -> None:
 def test_support_files_are_yml_so_scenario_globs_skip_them() -> None:
     """Other tests treat every scenarios/**/*.yaml as a scenario."""
     assert not list(KIND.rglob("*.yaml"))
+    assert not list((KIND.parent / "registry-free-kind").rglob("*.yaml"))
     assert yml_files()
 
 

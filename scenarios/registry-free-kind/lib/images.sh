@@ -109,7 +109,7 @@ _build_node_image() {
         install -m 0755 "$root/usr/lib/cni/$plugin" "$root/opt/cni/bin/$plugin"
     done
     echo "$K8S_VERSION" > "$root/kind/version"
-    install -D -m 0644 "$HERE_DIR/node/default-cni.yaml" "$root/kind/manifests/default-cni.yaml"
+    install -D -m 0644 "$HERE_DIR/node/default-cni.yml" "$root/kind/manifests/default-cni.yaml"
     install -m 0755 "$HERE_DIR/node/entrypoint" "$root/usr/local/bin/entrypoint"
     install -m 0755 "$HERE_DIR/runc-without-sys-resource" "$root/usr/local/sbin/runc-without-sys-resource"
     install -m 0644 "$HERE_DIR/node/containerd-config.toml" "$root/etc/containerd/config.toml"
