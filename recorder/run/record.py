@@ -124,7 +124,11 @@ def _metadata(
             version=stagecast_version(),
             date=now_iso(),
             tools={name: clean(v) for name, v in tools.items() if v is not None},
-            profile=ProfileFacts(**loaded.profile.provenance()) if loaded.profile else None,
+            profile=(
+                ProfileFacts(**loaded.profile.provenance(loaded.path.parent))
+                if loaded.profile
+                else None
+            ),
             cluster=ClusterFacts.from_dict(runner.cluster),
             steps=[
                 StepRecord(

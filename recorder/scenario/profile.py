@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -53,11 +54,16 @@ class LoadedProfile:
     def name(self) -> str:
         return self.profile.name
 
-    def provenance(self) -> dict[str, str]:
+    def provenance(self, scenario_dir: Path | None = None) -> dict[str, str]:
+        """For a cast's header; `file` is relative to the scenario's folder, so that the
+        profile can be found again from the scenario (as tests/test_published_casts.py does)."""
+        file = self.path.name
+        if scenario_dir is not None:
+            file = os.path.relpath(self.path.resolve(), scenario_dir.resolve())
         return {
             "name": self.profile.name,
             "description": self.profile.description,
-            "file": self.path.name,
+            "file": file,
             "sha256": self.sha256,
         }
 
