@@ -11,6 +11,7 @@ from asciinema.asciicast import open_from_url
 from conftest import ROOT
 from recorder.run.record import default_cast_path
 from recorder.scenario.loader import load_scenario
+from recorder.scenario.profile import apply_profile, load_profile
 
 CASTS = sorted(p for p in (ROOT / "casts").glob("*.cast") if ".failed." not in p.name)
 SCENARIOS = {
@@ -29,12 +30,21 @@ def test_published_cast_is_verified_and_current(cast: Path) -> None:
         events = list(asciicast.events())
     provenance = header["stagecast"]
     assert provenance["verified"] is True
-    assert provenance["scenario_sha256"] == loaded.sha256, (
-        f"{cast.name} is stale: run stagecast record {SCENARIOS[cast.name].relative_to(ROOT)}"
-    )
-    assert all(step["status"] == "passed" for step in provenance["steps"])
+    record = f"stagecast record {SCENARIOS[cast.name].relative_to(ROOT)}"
+    if "profile" in provenance:  # made under a profile: the same profile, as it is now
+        profile = load_profile(loaded.path.parent / provenance["profile"]["file"])
+        loaded = apply_profile(loaded, profile)
+        record += f" --profile {profile.path.relative_to(ROOT)}"
+    assert provenance["scenario_sha256"] == loaded.sha256, f"{cast.name} is stale: run {record}"
+    # Passed, or declared unable to run under the cast's profile: never failed or skipped.
+    for step in provenance["steps"]:
+        if step["status"] == "not-run":
+            spec = getattr(loaded.scenario, step["phase"])[step["index"]]
+            assert loaded.profile is not None and loaded.profile.name in spec.unavailable_on
+        else:
+            assert step["status"] == "passed", step
     markers = [data for _, code, data in events if code == "m"]
-    assert len(markers) == sum(1 for s in loaded.scenario.steps if not s.hidden)
+    assert markers == [s.label() for s in loaded.scenario.steps if s.in_cast]
     assert (header["width"], header["height"]) == (
         loaded.scenario.terminal.cols,
         loaded.scenario.terminal.rows,
