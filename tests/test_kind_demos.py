@@ -63,7 +63,8 @@ def test_demo_11_rehearses_for_real(demo_cluster: RealKind) -> None:
     report = json.loads(done.stdout)
     steps = steps_by_label(report)
     failed = {label: s["failures"] for label, s in steps.items() if s["status"] == "failed"}
-    assert done.returncode == 0, (failed, done.stderr[-2000:])
+    errors = [s["error"] for s in report["scenarios"] if s["error"]]
+    assert done.returncode == 0, (failed, errors, done.stderr[-2000:])
     (scenario,) = report["scenarios"]
     assert scenario["profile"] == "registry-free-kind"
     not_run = {label for label, s in steps.items() if s["status"] == "not-run"}
