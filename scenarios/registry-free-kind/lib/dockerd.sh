@@ -26,7 +26,9 @@ docker_start() {
                 --storage-driver=overlay2 --log-level=warn)
     if lacks_cap_sys_resource; then
         log "this machine's capability bounding set lacks CAP_SYS_RESOURCE: containers run through runc-without-sys-resource"
-        args+=(--add-runtime "stagecast-runc=$HERE_DIR/runc-without-sys-resource"
+        # A copy of its own: the daemon outlives a checkout that moves or changes.
+        install -m 0755 "$HERE_DIR/runc-without-sys-resource" "$RUN_DIR/runc-without-sys-resource"
+        args+=(--add-runtime "stagecast-runc=$RUN_DIR/runc-without-sys-resource"
                --default-runtime stagecast-runc)
     fi
     setsid dockerd "${args[@]}" >"$DOCKER_LOG" 2>&1 < /dev/null &
