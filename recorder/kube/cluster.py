@@ -148,5 +148,9 @@ def kind_failure(what: str, spec: Cluster, output: str) -> str:
             return f"{what} failed: " + fix.format(image=spec.image, name=spec.name)
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:]
-    said = errors[0][:200] if errors else "no output"
+    said = errors[0][:160] if errors else "no output"
+    # kind's ERROR line names the command; the daemon's own words say what went wrong.
+    daemon = [line for line in lines if "Error response from daemon" in line]
+    if daemon:
+        said += " — " + daemon[0].split("Error response from daemon:", 1)[1].strip()[:200]
     return f"{what} failed: {said} (kind delete cluster --name {spec.name}, then try again)"
