@@ -217,3 +217,27 @@ def test_dockerd_killed_mid_demo_says_what_died_and_tears_down(
         assert not os.path.exists(f"/proc/{pidfile.read_text().strip()}")
     finally:
         demo_cluster.restart_docker()
+
+
+def test_kind_create_failing_is_one_line_with_the_fix(real_kind: RealKind, tmp_path: Path) -> None:
+    """The node image missing: kind's real failure, as one line naming cause and fix, exit 2."""
+    real_kind.start_docker()
+    (tmp_path / "one-node.yml").write_text(
+        "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"
+        "networking:\n  disableDefaultCNI: true\nnodes:\n  - role: control-plane\n"
+    )
+    scenario = tmp_path / "missing-image.yaml"
+    scenario.write_text(
+        "title: a missing node image\nrequires: [kind]\n"
+        "cluster: {name: stagecast-fixture-missing, config: one-node.yml,"
+        " image: 'stagecast.local/no-such-node:v0'}\n"
+        "steps:\n  - run: kubectl get nodes\n"
+    )
+    done = stagecast(real_kind, "rehearse", str(scenario), timeout=300)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert "stagecast.local/no-such-node:v0 is not on this machine" in lines[0]
+    assert "registry-free-kind build" in lines[0] and "Traceback" not in done.stderr
+    clusters = real_kind.run("kind", "get", "clusters", check=False).stdout.split()
+    assert "stagecast-fixture-missing" not in clusters
