@@ -21,12 +21,16 @@ from recorder.scenario import yaml_source
 from recorder.scenario.yaml_source import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios").rglob("*.yaml")) + sorted(
-    (ROOT / "scenarios").rglob("*.yml")
+# Dot files are left out: tests write their scratch scenarios there (scenarios/.test-*.yaml).
+SCENARIOS = sorted(
+    p
+    for pattern in ("*.yaml", "*.yml")
+    for p in (ROOT / "scenarios").rglob(pattern)
+    if not p.name.startswith(".")
 )
-LINTED = sorted((ROOT / "scenarios").glob("*.yaml")) + sorted(
-    (ROOT / "scenarios" / "lab").glob("*.yaml")
-)
+LINTED = [
+    p for p in SCENARIOS if p.parent.relative_to(ROOT) in (Path("scenarios"), Path("scenarios/lab"))
+]
 
 needs_libyaml = pytest.mark.skipif(
     getattr(yaml, "CSafeLoader", None) is None, reason="PyYAML without libyaml"
