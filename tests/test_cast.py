@@ -10,7 +10,7 @@ import sys
 import pyte
 from asciinema.asciicast import open_from_url
 
-from conftest import read_cast, step
+from conftest import final_screen, read_cast, step
 
 SCENARIO = r"""
 setup:
@@ -157,3 +157,40 @@ def test_retry_shows_one_passing_run(run_record, tmp_path) -> None:
     assert "attempt 1" not in output and "attempt 2" not in output
     header, events = read_cast(cast)
     assert events[-1][0] < 3, "the waits between attempts are cut from the timeline"
+
+
+def test_a_hidden_step_that_enters_or_leaves_a_shell_shows_the_new_prompt(
+    run_record, tmp_path
+) -> None:
+    """The audience types after the prompt of the shell that really reads the line."""
+    cast = tmp_path / "nested.cast"
+    result = run_record(
+        """
+        steps:
+          - run: echo outside
+          - run: PS1='in''ner# ' bash --norc --noprofile
+            hidden: true
+            enters: {prompt: 'inner# '}
+          - run: echo inside
+          - run: exit
+            hidden: true
+            leaves: true
+          - run: echo outside again
+        """,
+        cast=cast,
+    )
+    assert result.passed, [(s.name, s.failures) for s in result.steps if s.failures]
+    header, events = read_cast(cast)
+    screen = final_screen(events, header["width"], header["height"])
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert lines == [
+        "test$ echo outside",
+        "outside",
+        "test$",
+        "inner# echo inside",
+        "inside",
+        "inner#",
+        "test$ echo outside again",
+        "outside again",
+        "test$",
+    ]

@@ -456,6 +456,7 @@ class Runner:
         session.forget(self.cursor)
         if human and (step.run or step.say):
             self.think_pause()
+        depth, since = session.nested_depth, session.offset
         try:
             if self.unavailable(step) is not None:
                 if step.say:
@@ -483,6 +484,20 @@ class Runner:
             if not visible:
                 self.timeline.hidden += result.duration
             self.reporter.step_finished(result)
+        if not visible and session.nested_depth != depth and result.status == "passed":
+            self._show_new_prompt(since)
+
+    def _show_new_prompt(self, since: int) -> None:
+        """A hidden step entered or left a shell, so the audience would type the next line
+        after the old prompt: show the shell's new one, on a line of its own, as printed."""
+        session = self.session
+        assert session is not None
+        found = session.last_prompt(since)
+        if found is None:
+            return
+        text = self.redactor.clean_text("\r\n" + session.text(*found))
+        self.cast.output(self.timeline.at(time.monotonic()), text)
+        self.screen.feed(text)
 
     def think_pause(self) -> None:
         """Hook: the presenter's pause before a visible step is typed, at human speed only.

@@ -260,6 +260,16 @@ class ShellSession:
             start, end, int(rc) if rc is not None else None, cont, _bash_time(match.group("t"))
         )
 
+    def last_prompt(self, since: int) -> tuple[int, int] | None:
+        """Offsets (start, end) of the current shell's last prompt after `since`, if any."""
+        pattern = self._prompts[-1] if self._prompts else PROMPT_RE
+        found = None
+        for match in pattern.finditer(self._text, max(since - self._base, 0)):
+            found = match
+        if found is None:
+            return None
+        return found.start() + self._base, found.end() + self._base
+
     def command_time(self, start: int, hit: PromptHit) -> float | None:
         """How long bash itself says the command between `start` and `hit` ran."""
         if hit.t is None:
