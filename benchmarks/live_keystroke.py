@@ -133,7 +133,11 @@ def stats(values: list[float]) -> Stats | None:
         return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
     return Stats(
-        len(ordered), statistics.median(ordered), rank(0.95), rank(0.99), ordered[-1],
+        len(ordered),
+        statistics.median(ordered),
+        rank(0.95),
+        rank(0.99),
+        ordered[-1],
         statistics.fmean(ordered),
     )
 
@@ -215,13 +219,16 @@ class Pty:
             self.read(end - time.perf_counter())
         self.child.close(force=True)
         status = self.child.exitstatus
-        return status if status is not None else (
-            -self.child.signalstatus if self.child.signalstatus else None
+        return (
+            status
+            if status is not None
+            else (-self.child.signalstatus if self.child.signalstatus else None)
         )
 
 
-def type_line(pty: Pty, line: str, key: bytes | None, rng: random.Random,
-              result: RunResult) -> None:
+def type_line(
+    pty: Pty, line: str, key: bytes | None, rng: random.Random, result: RunResult
+) -> None:
     """Reveal `line` one key at a time, timing each key to its character on screen."""
     for ch in line:
         pty.drain(rng.uniform(*GAP_S))  # late bytes (readline's wrap " \r") go here
@@ -250,16 +257,18 @@ def after_prompt() -> re.Pattern[bytes]:
     return re.compile(re.escape(PROMPT.encode()) + rb"$")
 
 
-def run_line(pty: Pty, line: str, key: bytes | None, rng: random.Random,
-             result: RunResult) -> None:
+def run_line(pty: Pty, line: str, key: bytes | None, rng: random.Random, result: RunResult) -> None:
     type_line(pty, line, key, rng, result)
     # A gap before Enter too: doitlive sets raw mode again (tty.setraw, TCSAFLUSH) before
     # every key it reads, so a key arriving just after its echo is discarded.
     pty.drain(rng.uniform(*GAP_S))
     pty.child.send(b"\r")
     out = line.removeprefix("echo ").encode()
-    pty.wait_for(re.compile(re.escape(out) + re.escape(PROMPT.encode()) + rb"$"),
-                 STEP_TIMEOUT_S, "output and prompt")
+    pty.wait_for(
+        re.compile(re.escape(out) + re.escape(PROMPT.encode()) + rb"$"),
+        STEP_TIMEOUT_S,
+        "output and prompt",
+    )
     pty.drain(SETTLE_S)
 
 
@@ -281,8 +290,18 @@ def start(tool: str, lines: list[str], tmp: Path) -> tuple[Pty, bytes | None, by
             f"typing: {{cps: 50, think: 0}}\nsteps:\n{steps}"
         )
         sock = tmp / "s" / "live.sock"
-        cmd = [sys.executable, "-m", "stagecast", "live", "--reveal", "1", "--no-fallback",
-               "--socket", str(sock), str(scenario)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "stagecast",
+            "live",
+            "--reveal",
+            "1",
+            "--no-fallback",
+            "--socket",
+            str(sock),
+            str(scenario),
+        ]
         pty, key, end = Pty(cmd, env, ROOT), b"x", b"\x11"
     elif tool == PEER:
         doitlive = VENV_BIN / "doitlive"
@@ -333,8 +352,9 @@ def versions() -> dict[str, str]:
     except importlib.metadata.PackageNotFoundError:
         out[PEER] = "not installed"
     try:
-        first = subprocess.run(["bash", "--version"], capture_output=True, text=True,
-                               check=False).stdout.splitlines()[0]
+        first = subprocess.run(
+            ["bash", "--version"], capture_output=True, text=True, check=False
+        ).stdout.splitlines()[0]
         out["bash"] = first.split("version ")[1].split("(")[0]
     except (OSError, IndexError):
         out["bash"] = "unknown"
@@ -354,8 +374,13 @@ def report(results: list[RunResult], skipped: list[str], settings: dict[str, Any
         tools[tool] = {
             "all": asdict(s) if s else None,
             "runs": [
-                {"run": r.run, "stats": asdict(st) if (st := stats(r.latencies_ms)) else None,
-                 "wrong": r.wrong, "exit_status": r.exit_status, "note": r.note}
+                {
+                    "run": r.run,
+                    "stats": asdict(st) if (st := stats(r.latencies_ms)) else None,
+                    "wrong": r.wrong,
+                    "exit_status": r.exit_status,
+                    "note": r.note,
+                }
                 for r in mine
             ],
             "complete_runs": sum(1 for r in mine if not r.note),
@@ -375,17 +400,24 @@ def report(results: list[RunResult], skipped: list[str], settings: dict[str, Any
         "stagecast_p99_ms": ours["p99_ms"] if ours else None,
         "met": (ours["p99_ms"] <= GOAL_P99_MS) if complete else None,
     }
-    return {"settings": settings, "tools": tools, "ratios": ratios, "goal": goal,
-            "skipped": skipped}
+    return {
+        "settings": settings,
+        "tools": tools,
+        "ratios": ratios,
+        "goal": goal,
+        "skipped": skipped,
+    }
 
 
 def print_markdown(data: dict[str, Any]) -> None:
     st = data["settings"]
     v = st["versions"]
-    print(f"{st['keys']} keys per program and run, {st['runs']} run(s), keys "
-          f"{GAP_S[0] * 1000:.0f}-{GAP_S[1] * 1000:.0f} ms apart (seed {st['seed']}), "
-          f"{st['lines']} line(s); python {v['python']}, bash {v['bash']}, "
-          f"{PEER} {v[PEER]}, {st['cpus']} CPUs.\n")
+    print(
+        f"{st['keys']} keys per program and run, {st['runs']} run(s), keys "
+        f"{GAP_S[0] * 1000:.0f}-{GAP_S[1] * 1000:.0f} ms apart (seed {st['seed']}), "
+        f"{st['lines']} line(s); python {v['python']}, bash {v['bash']}, "
+        f"{PEER} {v[PEER]}, {st['cpus']} CPUs.\n"
+    )
     print("| program | run | n | median ms | p95 ms | p99 ms | max ms | mean ms | note |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for tool in TOOLS:
@@ -403,20 +435,23 @@ def print_markdown(data: dict[str, Any]) -> None:
             if s is None:
                 print(f"| {tool} | {run} | 0 | | | | | | {'; '.join(notes)} |")
                 continue
-            print(f"| {tool} | {run} | {s['n']} | {s['median_ms']:.3f} | {s['p95_ms']:.3f}"
-                  f" | {s['p99_ms']:.3f} | {s['max_ms']:.3f} | {s['mean_ms']:.3f}"
-                  f" | {'; '.join(notes)} |")
+            print(
+                f"| {tool} | {run} | {s['n']} | {s['median_ms']:.3f} | {s['p95_ms']:.3f}"
+                f" | {s['p99_ms']:.3f} | {s['max_ms']:.3f} | {s['mean_ms']:.3f}"
+                f" | {'; '.join(notes)} |"
+            )
     for reason in data["skipped"]:
         print(f"\nSkipped: {reason}")
     print()
     for name, r in data["ratios"].items():
-        print(f"Ratio {name}: median {r['median']:.2f}x, p95 {r['p95']:.2f}x "
-              "(above 1: stagecast slower)")
+        print(
+            f"Ratio {name}: median {r['median']:.2f}x, p95 {r['p95']:.2f}x "
+            "(above 1: stagecast slower)"
+        )
     g = data["goal"]
     verdict = {True: "MET", False: "NOT MET", None: "UNKNOWN"}[g["met"]]
     got = f"{g['stagecast_p99_ms']:.3f} ms" if g["stagecast_p99_ms"] is not None else "n/a"
-    print(f"\n**Goal {verdict}**: stagecast p99 {got} ≤ {g['p99_ms_max']} ms "
-          "(one 60 Hz frame)")
+    print(f"\n**Goal {verdict}**: stagecast p99 {got} ≤ {g['p99_ms_max']} ms (one 60 Hz frame)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -430,9 +465,14 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--keys takes at least 10, --runs at least 1")
     lines = make_lines(args.keys)
     settings = {
-        "keys": args.keys, "runs": args.runs, "seed": args.seed, "lines": len(lines),
-        "gap_ms": [GAP_S[0] * 1000, GAP_S[1] * 1000], "dimensions": list(DIMENSIONS),
-        "cpus": os.cpu_count(), "versions": versions(),
+        "keys": args.keys,
+        "runs": args.runs,
+        "seed": args.seed,
+        "lines": len(lines),
+        "gap_ms": [GAP_S[0] * 1000, GAP_S[1] * 1000],
+        "dimensions": list(DIMENSIONS),
+        "cpus": os.cpu_count(),
+        "versions": versions(),
         "date": datetime.date.today().isoformat(),
     }
     results: list[RunResult] = []

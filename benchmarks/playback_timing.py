@@ -120,15 +120,32 @@ def measure(player: str, cast: Path, idle: float, speed: float, tmp: Path) -> Re
     for _, data in sched:
         acc += len(data)
         ends.append(acc)
-    env = {**os.environ, "LC_ALL": "C.UTF-8", "TERM": "xterm-256color",
-           "ASCIINEMA_CONFIG_HOME": str(tmp / "asciinema-config")}
+    env = {
+        **os.environ,
+        "LC_ALL": "C.UTF-8",
+        "TERM": "xterm-256color",
+        "ASCIINEMA_CONFIG_HOME": str(tmp / "asciinema-config"),
+    }
     if player == "stagecast":
-        cmd = [sys.executable, "-m", "stagecast", "play", "--idle-limit", str(idle),
-               "--speed", str(speed), str(cast)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "stagecast",
+            "play",
+            "--idle-limit",
+            str(idle),
+            "--speed",
+            str(speed),
+            str(cast),
+        ]
     else:
         cmd = [str(VENV_BIN / "asciinema"), "play", "-i", str(idle), "-s", str(speed), str(cast)]
     child = pexpect.spawn(
-        cmd[0], cmd[1:], env=env, cwd=str(ROOT), echo=False,
+        cmd[0],
+        cmd[1:],
+        env=env,
+        cwd=str(ROOT),
+        echo=False,
         dimensions=(int(header.get("height", 24)), int(header.get("width", 80))),
         preexec_fn=lambda: __import__("tty").setraw(0),  # no CR/LF translation from the start
     )
@@ -154,10 +171,18 @@ def measure(player: str, cast: Path, idle: float, speed: float, tmp: Path) -> Re
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
     note = "" if len(arrivals) == len(sched) else f"only {len(arrivals)} events arrived"
     return Result(
-        player, name, len(sched), len(arrivals), statistics.fmean(lags),
-        statistics.fmean(abs(x) for x in lags), p99, max(lags),
+        player,
+        name,
+        len(sched),
+        len(arrivals),
+        statistics.fmean(lags),
+        statistics.fmean(abs(x) for x in lags),
+        p99,
+        max(lags),
         lags[-1] if len(arrivals) == len(sched) else float("nan"),
-        arrivals[-1] - t0, received == expected, note,
+        arrivals[-1] - t0,
+        received == expected,
+        note,
     )
 
 
@@ -201,35 +226,49 @@ def report(results: list[Result], skipped: list[str], settings: dict[str, Any]) 
             g["not_worse"] = all(g["not_worse_each"].values())
         goals.append(g)
     settings = {**settings, "peer_tolerance": {"factor": PEER_FACTOR, "slack_ms": PEER_SLACK_MS}}
-    return {"settings": settings, "results": [asdict(r) for r in results],
-            "skipped": skipped, "goals": goals}
+    return {
+        "settings": settings,
+        "results": [asdict(r) for r in results],
+        "skipped": skipped,
+        "goals": goals,
+    }
 
 
 def print_markdown(data: dict[str, Any]) -> None:
     st = data["settings"]
-    print(f"Idle limit {st['idle_limit']} s; generated cast at speed {st['speed']}, "
-          f"demo2 at speed {st['demo_speed']}. No worse than the peer means {TOLERANCE}.\n")
-    print("| cast | player | events | mean lag ms | mean abs lag ms | p99 lag ms | max lag ms"
-          " | last-event drift ms | played s | bytes exact |")
+    print(
+        f"Idle limit {st['idle_limit']} s; generated cast at speed {st['speed']}, "
+        f"demo2 at speed {st['demo_speed']}. No worse than the peer means {TOLERANCE}.\n"
+    )
+    print(
+        "| cast | player | events | mean lag ms | mean abs lag ms | p99 lag ms | max lag ms"
+        " | last-event drift ms | played s | bytes exact |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in data["results"]:
-        print(f"| {r['cast']} | {r['player']} | {r['arrived']}/{r['events']} | {r['mean_ms']:+.3f}"
-              f" | {r['mean_abs_ms']:.3f} | {r['p99_ms']:.3f} | {r['max_ms']:.3f}"
-              f" | {r['drift_ms']:+.3f}"
-              f" | {r['duration_s']:.2f} | {'yes' if r['stream_ok'] else 'NO'} |"
-              + (f" {r['note']}" if r["note"] else ""))
+        print(
+            f"| {r['cast']} | {r['player']} | {r['arrived']}/{r['events']} | {r['mean_ms']:+.3f}"
+            f" | {r['mean_abs_ms']:.3f} | {r['p99_ms']:.3f} | {r['max_ms']:.3f}"
+            f" | {r['drift_ms']:+.3f}"
+            f" | {r['duration_s']:.2f} | {'yes' if r['stream_ok'] else 'NO'} |"
+            + (f" {r['note']}" if r["note"] else "")
+        )
     for reason in data["skipped"]:
         print(f"\nSkipped: {reason}")
     for g in data["goals"]:
         names = {"mean_abs_ms": "mean |lag|", "p99_ms": "p99", "abs_drift_ms": "|drift|"}
         ratios = ", ".join(f"{names[k]} {v:.2f}x" for k, v in g["ratios"].items())
         print(f"\n{g['cast']}: stagecast/peer ratios: {ratios or 'n/a'}")
-        print(f"  mean |lag| ≤ {GOALS['mean_ms']} ms: {verdict(g['mean'])}; "
-              f"p99 ≤ {GOALS['p99_ms']} ms: {verdict(g['p99'])}; "
-              f"|drift| ≤ {GOALS['drift_ms']} ms: {verdict(g['drift'])}")
+        print(
+            f"  mean |lag| ≤ {GOALS['mean_ms']} ms: {verdict(g['mean'])}; "
+            f"p99 ≤ {GOALS['p99_ms']} ms: {verdict(g['p99'])}; "
+            f"|drift| ≤ {GOALS['drift_ms']} ms: {verdict(g['drift'])}"
+        )
         each = ", ".join(f"{names[k]} {verdict(v)}" for k, v in g["not_worse_each"].items())
-        print(f"  no worse than the peer ({TOLERANCE}): "
-              + ("UNKNOWN" if g["not_worse"] is None else f"{verdict(g['not_worse'])} ({each})"))
+        print(
+            f"  no worse than the peer ({TOLERANCE}): "
+            + ("UNKNOWN" if g["not_worse"] is None else f"{verdict(g['not_worse'])} ({each})")
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

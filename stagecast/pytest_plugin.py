@@ -90,9 +90,7 @@ class ScenarioFailed(Exception):
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(
-        self, *, loaded: LoadedScenario | None, error: str | None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, loaded: LoadedScenario | None, error: str | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.loaded = loaded
         self.error = error

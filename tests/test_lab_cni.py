@@ -113,8 +113,14 @@ def test_live_dress_rehearsal_on_the_real_lab(lab, tmp_path: Path) -> None:
     """`live --auto` runs the lab for real, with the committed verified cast as its net."""
     before = HostState.take()
     done = run_cli(
-        "live", "--auto", "--cps", "80", "--socket", str(tmp_path / "sock" / "live.sock"),
-        str(SCENARIO), timeout=300,
+        "live",
+        "--auto",
+        "--cps",
+        "80",
+        "--socket",
+        str(tmp_path / "sock" / "live.sock"),
+        str(SCENARIO),
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert "3 received, 0% packet loss" in done.stdout

@@ -57,7 +57,11 @@ def show(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("live")
     (folder / "demo.yaml").write_text(SCENARIO)
     done = run_cli(
-        "record", str(folder / "demo.yaml"), "-o", str(folder / "demo.cast"), "-q",
+        "record",
+        str(folder / "demo.yaml"),
+        "-o",
+        str(folder / "demo.cast"),
+        "-q",
         env={"DEMO_MODE": "ok", "DEMO_NAP": "0"},
     )
     assert done.returncode == 0, done.stderr + done.stdout
@@ -327,8 +331,15 @@ def test_the_presenter_view_receives_the_events(show: Path, stage: list[Stage]) 
 
 def test_auto_is_an_unattended_dress_rehearsal(show: Path) -> None:
     done = run_cli(
-        "live", "--auto", "--cps", "100", "--cast", str(show / "demo.cast"),
-        "--socket", str(show / "auto-sock" / "live.sock"), str(show / "demo.yaml"),
+        "live",
+        "--auto",
+        "--cps",
+        "100",
+        "--cast",
+        str(show / "demo.cast"),
+        "--socket",
+        str(show / "auto-sock" / "live.sock"),
+        str(show / "demo.yaml"),
         env={"DEMO_MODE": "ok", "DEMO_NAP": "0"},
     )
     assert done.returncode == 0, done.stderr
@@ -338,7 +349,11 @@ def test_auto_is_an_unattended_dress_rehearsal(show: Path) -> None:
 
 def test_live_refuses_to_start_without_a_verified_cast(show: Path) -> None:
     done = run_cli(
-        "live", "--auto", "--cast", str(show / "missing.cast"), str(show / "demo.yaml"),
+        "live",
+        "--auto",
+        "--cast",
+        str(show / "missing.cast"),
+        str(show / "demo.yaml"),
         env={"DEMO_MODE": "ok", "DEMO_NAP": "0"},
     )
     assert done.returncode == 2
@@ -371,7 +386,11 @@ steps:
 def test_a_step_that_times_out_falls_back(tmp_path: Path, stage: list[Stage]) -> None:
     (tmp_path / "demo.yaml").write_text(TIMEOUT_SCENARIO)
     done = run_cli(
-        "record", str(tmp_path / "demo.yaml"), "-o", str(tmp_path / "demo.cast"), "-q",
+        "record",
+        str(tmp_path / "demo.yaml"),
+        "-o",
+        str(tmp_path / "demo.cast"),
+        "-q",
         env={"DEMO_NAP": "0"},
     )
     assert done.returncode == 0, done.stderr
@@ -392,7 +411,10 @@ def test_stagecast_notes_follows_the_show(show: Path, stage: list[Stage]) -> Non
     live.wait_screen("demo$")
     notes = subprocess.Popen(
         [sys.executable, "-m", "stagecast", "notes", "--socket", str(live.socket)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         stdin=subprocess.DEVNULL,
     )
     try:
@@ -428,8 +450,24 @@ def test_presenter_view_opens_in_a_tmux_pane(show: Path, tmp_path: Path) -> None
     )
     tmux = ["tmux", "-L", server]
     subprocess.run(
-        [*tmux, "-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "40", "-c", str(ROOT),
-         "-e", "DEMO_MODE=ok", "-e", "DEMO_NAP=0", command],
+        [
+            *tmux,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "40",
+            "-c",
+            str(ROOT),
+            "-e",
+            "DEMO_MODE=ok",
+            "-e",
+            "DEMO_NAP=0",
+            command,
+        ],
         check=True,
     )
     try:
@@ -439,13 +477,19 @@ def test_presenter_view_opens_in_a_tmux_pane(show: Path, tmp_path: Path) -> None
         while time.monotonic() < end and not done.exists():
             listing = subprocess.run(
                 [*tmux, "list-panes", "-a", "-F", "#{pane_id} #{pane_start_command}"],
-                capture_output=True, text=True,
+                capture_output=True,
+                text=True,
             ).stdout
             panes = [line.split()[0] for line in listing.splitlines() if " notes " in line]
             if panes:
-                notes_screen = subprocess.run(
-                    [*tmux, "capture-pane", "-p", "-t", panes[0]], capture_output=True, text=True
-                ).stdout or notes_screen
+                notes_screen = (
+                    subprocess.run(
+                        [*tmux, "capture-pane", "-p", "-t", panes[0]],
+                        capture_output=True,
+                        text=True,
+                    ).stdout
+                    or notes_screen
+                )
             time.sleep(0.2)
         assert done.exists() and done.read_text().strip() == "0"
         assert panes, "no pane runs `stagecast notes`"

@@ -62,9 +62,7 @@ def test_keys_split_into_presses() -> None:
     assert split_keys(b"\x1b[A") == [b"\x1b[A"]  # an arrow key is one press
 
 
-@pytest.mark.parametrize(
-    ("text", "low", "high"), [("1", 1, 1), ("2-4", 2, 4), ("3", 3, 3)]
-)
+@pytest.mark.parametrize(("text", "low", "high"), [("1", 1, 1), ("2-4", 2, 4), ("3", 3, 3)])
 def test_reveal_width_parses(text: str, low: int, high: int) -> None:
     width = RevealWidth.parse(text)
     assert (width.low, width.high) == (low, high)

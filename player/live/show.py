@@ -49,11 +49,7 @@ class ShowOutcome:
 
 def visible_labels(loaded: LoadedScenario, redactor: Redactor) -> list[str]:
     """The marker labels a verified cast of this scenario has, in order."""
-    return [
-        redactor.clean_text(step.label())
-        for step in loaded.scenario.steps
-        if step.in_cast
-    ]
+    return [redactor.clean_text(step.label()) for step in loaded.scenario.steps if step.in_cast]
 
 
 def _redactor(loaded: LoadedScenario) -> Redactor:

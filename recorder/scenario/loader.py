@@ -199,9 +199,7 @@ def _validate(data: dict[str, Any], source: SourceMap, file: str) -> Scenario:
     return validate_as(Scenario, data, source, file)
 
 
-def validate_as(
-    root: type[_Model], data: dict[str, Any], source: SourceMap, file: str
-) -> _Model:
+def validate_as(root: type[_Model], data: dict[str, Any], source: SourceMap, file: str) -> _Model:
     """`root` validated from YAML data, or the one ScenarioError that points at the problem."""
     try:
         return root.model_validate(data)
