@@ -13,6 +13,8 @@ dockerd_running() {
 
 docker_start() {
     if dockerd_running; then return 0; fi
+    # A daemon that died left its run dir: what it ran goes first, then the dir.
+    if [ -d "$RUN_DIR" ]; then docker_stop; fi
     command -v dockerd >/dev/null || die "dockerd is not installed: apt-get install docker.io"
     mkdir -p "$RUN_DIR" "$DOCKER_DATA"
     # Which cgroup directories docker will add, so that docker_stop removes only those.
@@ -31,7 +33,14 @@ docker_start() {
         args+=(--add-runtime "stagecast-runc=$RUN_DIR/runc-without-sys-resource"
                --default-runtime stagecast-runc)
     fi
-    setsid dockerd "${args[@]}" >"$DOCKER_LOG" 2>&1 < /dev/null &
+    # The daemon outlives this script: it must not inherit its open files (a caller's flock
+    # on one would be held for as long as dockerd runs).
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd="${fd##*/}"; [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+        done
+        exec setsid dockerd "${args[@]}" >"$DOCKER_LOG" 2>&1 < /dev/null
+    ) &
     local i
     for i in $(seq 1 60); do
         if docker version >/dev/null 2>&1; then return 0; fi
@@ -43,6 +52,23 @@ docker_start() {
     die "dockerd did not answer on $DOCKER_SOCK within 30 s (log: $DOCKER_LOG)" 1
 }
 
+# After a daemon that died (killed, say), its containerd, shims and containers live on: stop
+# them all. Only ours: the containers named in our data root, the shims on our socket.
+kill_leftovers() {
+    pkill -f "containerd --config $RUN_DIR/exec/" 2>/dev/null || true
+    pkill -9 -f "containerd-shim-runc-v2 .*-address $RUN_DIR/" 2>/dev/null || true
+    local id procs round
+    for round in 1 2 3; do
+        procs=""
+        for id in $(ls "$DOCKER_DATA/containers" 2>/dev/null); do
+            procs+=" $(find /sys/fs/cgroup/*/docker/"$id" -name cgroup.procs -exec cat {} + 2>/dev/null)"
+        done
+        [ -n "${procs// /}" ] || break
+        kill -9 $procs 2>/dev/null || true
+        sleep 1
+    done
+}
+
 docker_stop() {
     if dockerd_running; then
         local pid; pid="$(cat "$DOCKER_PIDFILE")"
@@ -50,8 +76,7 @@ docker_stop() {
         for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
         kill -9 "$pid" 2>/dev/null || true
     fi
-    # The daemon's containerd and shims die with it; their mounts may linger.
-    pkill -f "containerd --config $RUN_DIR/exec/" 2>/dev/null || true
+    kill_leftovers
     local m
     for m in $(findmnt -rn -o TARGET | grep -E "^($RUN_DIR|$DOCKER_DATA)/" | sort -r); do
         umount -l "$m" 2>/dev/null || true
