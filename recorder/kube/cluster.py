@@ -91,17 +91,28 @@ class ClusterFixture:
             rc, out = self.run(["kind", "get", "nodes", "--name", name], 30)
             nodes_now = len(out.split()) if rc == 0 else 0
         decided = plan(self.spec, existing, nodes_now, expected_nodes(self.spec, self.scenario_dir))
+        reason = decided.reason
         if decided.delete_first:
             self._kind("delete", "cluster", "--name", name, timeout=timeout)
         if decided.create:
-            args = ["create", "cluster", "--name", name, "--image", self.spec.image]
-            if self.spec.config:
-                args += ["--config", str(self.scenario_dir / self.spec.config)]
-            self._kind(*args, "--kubeconfig", self.kubeconfig, timeout=timeout)
+            self._create(timeout)
         elif self.spec.create == "fixture":
-            self._kind("export", "kubeconfig", "--name", name, "--kubeconfig", self.kubeconfig)
+            rc, _ = self.run(
+                ["kind", "export", "kubeconfig", "--name", name, "--kubeconfig", self.kubeconfig],
+                120,
+            )
+            if rc != 0:  # its nodes are stopped (a reboot, a killed docker): make it anew
+                self._kind("delete", "cluster", "--name", name, timeout=timeout)
+                self._create(timeout)
+                reason = f"recreating cluster {name} (its nodes do not answer)"
         # With `create: steps`, the visible `kind create cluster` writes this KUBECONFIG.
-        return {"KUBECONFIG": self.kubeconfig}, decided.reason
+        return {"KUBECONFIG": self.kubeconfig}, reason
+
+    def _create(self, timeout: float) -> None:
+        args = ["create", "cluster", "--name", self.spec.name, "--image", self.spec.image]
+        if self.spec.config:
+            args += ["--config", str(self.scenario_dir / self.spec.config)]
+        self._kind(*args, "--kubeconfig", self.kubeconfig, timeout=timeout)
 
     def down(self) -> str | None:
         """Delete the cluster unless asked to keep it; a failure sentence, or None."""
