@@ -340,3 +340,24 @@ def test_builds_on_and_cluster_config_must_exist(tmp_path: Path) -> None:
     path.write_text(scenario_text("cluster: {config: kind/none.yaml}\nsteps:\n  - run: 'true'\n"))
     done = run_cli("lint", str(path))
     assert done.returncode == 2 and "cluster.config: file not found" in done.stderr
+
+
+def test_a_reused_cluster_whose_nodes_do_not_answer_is_made_anew(tmp_path: Path) -> None:
+    """After a reboot or a killed docker, kind still lists the cluster, but its nodes are
+    stopped: the fixture deletes it and creates it again, and says so."""
+    calls: list[list[str]] = []
+
+    def kind(argv: list[str], timeout: float) -> tuple[int, str]:
+        calls.append(argv[1:3])
+        if argv[1:3] == ["get", "clusters"]:
+            return 0, "kind\n"
+        if argv[1:3] == ["get", "nodes"]:
+            return 0, "kind-control-plane\n"
+        if argv[1:3] == ["export", "kubeconfig"]:
+            return 1, "ERROR: failed to get cluster internal kubeconfig: container is not running"
+        return 0, ""
+
+    fixture = ClusterFixture(Cluster(image="kindest/node:v1.31.0"), tmp_path, run=kind)
+    _, why = fixture.up()
+    assert why == "recreating cluster kind (its nodes do not answer)"
+    assert calls[-2:] == [["delete", "cluster"], ["create", "cluster"]]
