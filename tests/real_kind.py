@@ -230,7 +230,9 @@ class RealKind:
         self.clusters.setdefault(name, Path(f"/tmp/stagecast-test-kind-{name}.kubeconfig"))
 
     def restart_docker(self) -> None:
-        """After a test killed dockerd: start it again; the clusters it ran are dead, so go."""
+        """After a test killed dockerd: clean up after it (its containerd, shims and nodes
+        live on), start it again, and delete the clusters it ran, which are dead."""
+        self.run(str(SCRIPT), "stop-docker", timeout=300)
         self.run(str(SCRIPT), "start-docker", timeout=120)
         self.started_docker = True
         for name in list(self.clusters):

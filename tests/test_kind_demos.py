@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -157,7 +158,8 @@ def test_live_auto_of_demo_11_with_its_verified_cast(
         str(DEMO_11),
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "192.0.2.22" in done.stdout
+    assert "pod/alpine-sleeper created" in done.stdout
+    assert "CNI call for ADD" in done.stdout
     assert "PASS" in done.stderr
 
 
@@ -190,6 +192,40 @@ def test_a_step_timing_out_fails_the_record_and_keeps_the_verified_cast(
     assert (tmp_path / "demo-1.1.failed.cast").exists()
 
 
+def test_a_step_timing_out_falls_back_to_the_verified_cast_in_live(
+    demo_cluster: RealKind, tmp_path: Path
+) -> None:
+    """On stage, the same timeout plays that step from the verified cast, and the show goes
+    on live."""
+    text = DEMO_11.read_text().replace(
+        "    run: kubectl get nodes\n", "    run: kubectl get nodes --watch\n    timeout: 5\n"
+    )
+    with scenario_variant(DEMO_11, "timeout-live", text) as variant:
+        done = stagecast(
+            demo_cluster,
+            "live",
+            "--auto",
+            "--cps",
+            "60",
+            "--keep-cluster",
+            "--profile",
+            str(PROFILE),
+            "--cast",
+            str(CAST_11),
+            "--socket",
+            str(tmp_path / "sock" / "live.sock"),
+            str(variant),
+        )
+    assert done.returncode == 1, done.stderr[-2000:]
+    (summary,) = [line for line in done.stderr.splitlines() if line.startswith("FAIL")]
+    assert "'Nodes NotReady'" in summary and "timed out" in summary
+    assert "1 step(s) played from the verified cast" in summary
+    audience = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", "", done.stdout)
+    # The recorded step (typed without --watch), then the rest live, to the pod's made-up IP.
+    assert re.search(r"^demo\$ kubectl get nodes\r?$", audience, re.M), audience[-3000:]
+    assert "pod/alpine-sleeper created" in audience
+
+
 @pytest.mark.disruptive
 def test_dockerd_killed_mid_demo_says_what_died_and_tears_down(
     demo_cluster: RealKind, tmp_path: Path
@@ -197,7 +233,8 @@ def test_dockerd_killed_mid_demo_says_what_died_and_tears_down(
     """dockerd is killed by a hidden step of the demo itself, just before the pod step."""
     pidfile = Path("/run/stagecast-kind/dockerd.pid")
     kill = (
-        "  - run: kill -KILL $(cat /run/stagecast-kind/dockerd.pid)\n    hidden: true\n\n"
+        "  - run: pid=$(cat /run/stagecast-kind/dockerd.pid); kill -KILL $pid;"
+        " while kill -0 $pid 2>/dev/null; do sleep 0.1; done\n    hidden: true\n\n"
         '  - say: "A pod. Kubernetes schedules it on kind-worker'
     )
     text = DEMO_11.read_text().replace(
@@ -210,7 +247,7 @@ def test_dockerd_killed_mid_demo_says_what_died_and_tears_down(
                 demo_cluster, "rehearse", "--profile", str(PROFILE), str(variant), timeout=900
             )
         assert done.returncode == 1, done.stderr[-2000:]
-        summary = [line for line in done.stderr.splitlines() if line.startswith("FAIL")]
+        summary = [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
         assert summary and "docker stopped answering" in summary[0], done.stderr[-2000:]
         assert "Cannot connect to the Docker daemon" in summary[0]
         assert "teardown kubectl delete pod" in done.stderr  # teardown ran

@@ -78,7 +78,7 @@ docker_stop() {
     fi
     kill_leftovers
     local m
-    for m in $(findmnt -rn -o TARGET | grep -E "^($RUN_DIR|$DOCKER_DATA)/" | sort -r); do
+    for m in $(findmnt -rn -o TARGET | grep -E "^($RUN_DIR|$DOCKER_DATA)(/|$)" | sort -r); do
         umount -l "$m" 2>/dev/null || true
     done
     # Cgroup directories that docker made and left (empty ones only; rmdir refuses others).
