@@ -42,15 +42,16 @@ KEEP = os.environ.get("STAGECAST_KEEP_TEST_CLUSTERS") == "1"
 API_CLUSTER = "stagecast-kube"
 API_CONTROL_PLANE = f"{API_CLUSTER}-control-plane"
 API_WORKER = f"{API_CLUSTER}-worker"
-API_CLUSTER_CONFIG = """\
+# Clusters made with the default CNI off, as demo 1.1's (kind's kindnet is a registry image).
+ONE_NODE_CONFIG = """\
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 networking:
   disableDefaultCNI: true
 nodes:
   - role: control-plane
-  - role: worker
 """
+API_CLUSTER_CONFIG = ONE_NODE_CONFIG + "  - role: worker\n"
 
 
 LOCK = Path("/run/stagecast-kind-tests.lock")

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT, read_cast
 from host_state import scenario_variant
-from real_kind import PROFILE, RealKind
+from real_kind import ONE_NODE_CONFIG, PROFILE, RealKind
 
 DEMO_11 = ROOT / "scenarios" / "demo-1.1.yaml"
 DEMO_12 = ROOT / "scenarios" / "demo-1.2.yaml"
@@ -259,10 +259,7 @@ def test_dockerd_killed_mid_demo_says_what_died_and_tears_down(
 def test_kind_create_failing_is_one_line_with_the_fix(real_kind: RealKind, tmp_path: Path) -> None:
     """The node image missing: kind's real failure, as one line naming cause and fix, exit 2."""
     real_kind.start_docker()
-    (tmp_path / "one-node.yml").write_text(
-        "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"
-        "networking:\n  disableDefaultCNI: true\nnodes:\n  - role: control-plane\n"
-    )
+    (tmp_path / "one-node.yml").write_text(ONE_NODE_CONFIG)
     scenario = tmp_path / "missing-image.yaml"
     scenario.write_text(
         "title: a missing node image\nrequires: [kind]\n"

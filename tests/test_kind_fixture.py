@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import read_cast, run_cli, scenario_text, step
-from real_kind import API_CLUSTER, NODE_IMAGE, RealKind
+from real_kind import API_CLUSTER, NODE_IMAGE, ONE_NODE_CONFIG, RealKind
 from recorder.kube.cluster import ClusterFixture, expected_nodes, plan
 from recorder.kube.gateway import KubeGateway
 from recorder.kube.machine_preflight import machine_problems
@@ -55,16 +55,7 @@ def test_expected_nodes_reads_the_kind_config(tmp_path: Path) -> None:
     assert expected_nodes(Cluster(), tmp_path) == 1
 
 
-# The registry-free node image has no default CNI manifest (kindnet's image would need a
-# registry): its clusters are made with the default CNI disabled, as demo 1.1's is.
-ONE_NODE = """\
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-networking:
-  disableDefaultCNI: true
-nodes:
-  - role: control-plane
-"""
+ONE_NODE = ONE_NODE_CONFIG
 
 
 def clusters(kind: RealKind) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from real_kind import NODE_IMAGE, RealKind
+from real_kind import NODE_IMAGE, ONE_NODE_CONFIG, RealKind
 
 PASSING = """\
 title: passing
@@ -179,14 +179,7 @@ steps:
       kube:
         - {kind: Node, count: 1}
 """
-REAL_KIND_CONFIG = """\
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-networking:
-  disableDefaultCNI: true
-nodes:
-  - role: control-plane
-"""
+REAL_KIND_CONFIG = ONE_NODE_CONFIG
 
 
 @pytest.mark.real_kind
