@@ -23,6 +23,8 @@ docker_start() {
     # kind bind-mounts /lib/modules into its nodes, and docker makes the directory if the
     # host has none (a kernel without loadable modules): remember to take it away again.
     [ -e /lib/modules ] || : > "$RUN_DIR/no-lib-modules"
+    # Docker's network bridges (br-<id>) outlive a daemon that dies: note the ones already here.
+    ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 > "$RUN_DIR/links-before" || true
     local args=(--data-root "$DOCKER_DATA" --exec-root "$RUN_DIR/exec" --pidfile "$DOCKER_PIDFILE"
                 -H "$DOCKER_HOST" --iptables=false --ip-masq=false --bridge=none
                 --storage-driver=overlay2 --log-level=warn)
@@ -88,5 +90,16 @@ docker_stop() {
         find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done
     if [ -f "$RUN_DIR/no-lib-modules" ]; then rmdir /lib/modules 2>/dev/null || true; fi
-    rm -rf "$RUN_DIR"
+    local link
+    for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^br-[0-9a-f]{12}$'); do
+        [ -f "$RUN_DIR/links-before" ] || break
+        grep -qx "$link" "$RUN_DIR/links-before" || ip link delete "$link" 2>/dev/null || true
+    done
+    # A namespace mount of a container still dying can hold the run dir for a moment.
+    for _ in 1 2 3 4 5; do
+        unmount_under "$RUN_DIR"
+        rm -rf "$RUN_DIR" 2>/dev/null && return 0
+        sleep 1
+    done
+    log "could not remove $RUN_DIR (still busy): the next start cleans it up"
 }
