@@ -63,7 +63,8 @@ kill_leftovers() {
     for round in 1 2 3; do
         procs=""
         for id in $(ls "$DOCKER_DATA/containers" 2>/dev/null); do
-            procs+=" $(find /sys/fs/cgroup/*/docker/"$id" -name cgroup.procs -exec cat {} + 2>/dev/null)"
+            # A stopped container has no cgroups: find fails, and that is fine.
+            procs+=" $(find /sys/fs/cgroup/*/docker/"$id" -name cgroup.procs -exec cat {} + 2>/dev/null || true)"
         done
         [ -n "${procs// /}" ] || break
         kill -9 $procs 2>/dev/null || true
