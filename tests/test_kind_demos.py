@@ -38,6 +38,33 @@ def stagecast(kind: RealKind, *args: str, timeout: float = 900) -> subprocess.Co
     )
 
 
+def live_auto(kind: RealKind, tmp_path: Path, scenario: Path, *extra: str):
+    """A dress rehearsal of `scenario` under the profile, unattended."""
+    return stagecast(
+        kind,
+        "live",
+        "--auto",
+        "--cps",
+        "60",
+        "--keep-cluster",
+        "--profile",
+        str(PROFILE),
+        *extra,
+        "--socket",
+        str(tmp_path / "sock" / "live.sock"),
+        str(scenario),
+    )
+
+
+def timing_out_demo_11() -> str:
+    """Demo 1.1 with its "Nodes NotReady" step made to time out on the real cluster."""
+    text = DEMO_11.read_text().replace(
+        "    run: kubectl get nodes\n", "    run: kubectl get nodes --watch\n    timeout: 5\n"
+    )
+    assert text != DEMO_11.read_text()
+    return text
+
+
 def steps_by_label(report: dict) -> dict[str, dict]:
     (scenario,) = report["scenarios"]
     return {step["label"]: step for step in scenario["steps"]}
@@ -144,19 +171,7 @@ def test_the_committed_cast_is_demo_11_made_here(real_kind: RealKind) -> None:
 def test_live_auto_of_demo_11_with_its_verified_cast(
     demo_cluster: RealKind, tmp_path: Path
 ) -> None:
-    done = stagecast(
-        demo_cluster,
-        "live",
-        "--auto",
-        "--cps",
-        "60",
-        "--keep-cluster",
-        "--profile",
-        str(PROFILE),
-        "--socket",
-        str(tmp_path / "sock" / "live.sock"),
-        str(DEMO_11),
-    )
+    done = live_auto(demo_cluster, tmp_path, DEMO_11)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "pod/alpine-sleeper created" in done.stdout
     assert "CNI call for ADD" in done.stdout
@@ -169,11 +184,7 @@ def test_a_step_timing_out_fails_the_record_and_keeps_the_verified_cast(
     target = tmp_path / "demo-1.1.cast"
     target.write_bytes(CAST_11.read_bytes())
     before = target.read_bytes()
-    text = DEMO_11.read_text().replace(
-        "    run: kubectl get nodes\n", "    run: kubectl get nodes --watch\n    timeout: 5\n"
-    )
-    assert text != DEMO_11.read_text()
-    with scenario_variant(DEMO_11, "timeout", text) as variant:
+    with scenario_variant(DEMO_11, "timeout", timing_out_demo_11()) as variant:
         done = stagecast(
             demo_cluster,
             "record",
@@ -197,25 +208,8 @@ def test_a_step_timing_out_falls_back_to_the_verified_cast_in_live(
 ) -> None:
     """On stage, the same timeout plays that step from the verified cast, and the show goes
     on live."""
-    text = DEMO_11.read_text().replace(
-        "    run: kubectl get nodes\n", "    run: kubectl get nodes --watch\n    timeout: 5\n"
-    )
-    with scenario_variant(DEMO_11, "timeout-live", text) as variant:
-        done = stagecast(
-            demo_cluster,
-            "live",
-            "--auto",
-            "--cps",
-            "60",
-            "--keep-cluster",
-            "--profile",
-            str(PROFILE),
-            "--cast",
-            str(CAST_11),
-            "--socket",
-            str(tmp_path / "sock" / "live.sock"),
-            str(variant),
-        )
+    with scenario_variant(DEMO_11, "timeout-live", timing_out_demo_11()) as variant:
+        done = live_auto(demo_cluster, tmp_path, variant, "--cast", str(CAST_11))
     assert done.returncode == 1, done.stderr[-2000:]
     (summary,) = [line for line in done.stderr.splitlines() if line.startswith("FAIL")]
     assert "'Nodes NotReady'" in summary and "timed out" in summary
