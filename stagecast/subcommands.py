@@ -87,6 +87,8 @@ def _finish(args: argparse.Namespace, results: list[ScenarioResult]) -> int:
                     soft_wrap=True,
                 )
             elif result.report_path:  # a leak: no failed cast, it would hold the leak
+                if result.failed_cast_withheld:
+                    console.print(f"  {result.failed_cast_withheld}", soft_wrap=True, markup=False)
                 console.print(f"  report: {result.report_path}", soft_wrap=True)
     if any(r.interrupted for r in results):
         return EXIT_INTERRUPTED

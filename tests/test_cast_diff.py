@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from recorder.cast.reader import CastReadError, load_cast
 from recorder.cast.segments import START, render, segments
 from recorder.run.record import record
 from recorder.run.rehearse import load_baseline, rehearse, rehearse_once
+from recorder.run.report import junit_xml
+from recorder.run.results import Drift, ScenarioResult, StepResult
 from recorder.scenario.loader import load_scenario
 from recorder.scenario.masks import compile_masks
 
@@ -374,3 +377,74 @@ def test_the_same_lines_in_another_order_are_cosmetic() -> None:
     assert (step.status, step.reordered) == ("cosmetic", True)
     changed = Segment(1, "show", "switch b\n  port y\nswitch a\n  port z", 1.0)
     assert _compare(old, changed, [], None).status == "changed"
+
+
+# -- rehearse --baseline in JUnit ----------------------------------------------------------
+
+
+def junit_failures(path: Path) -> tuple[ET.Element, list[tuple[ET.Element, ET.Element]]]:
+    """The one testsuite of a JUnit file, and its failed testcases with their <failure>."""
+    (suite,) = ET.parse(path).getroot().findall("testsuite")
+    failed = [(case, case.find("failure")) for case in suite.findall("testcase")]
+    return suite, [(case, failure) for case, failure in failed if failure is not None]
+
+
+def test_junit_fails_the_step_that_drifted_from_the_baseline(tmp_path: Path) -> None:
+    scenario, cast = record_to(tmp_path, "greet")
+    junit = tmp_path / "junit.xml"
+    done = run_cli(
+        "rehearse", str(scenario), "--baseline", str(cast.parent), "--junit", str(junit),
+        env={"DEMO_VERSION": "2.0"},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    suite, failed = junit_failures(junit)
+    assert suite.get("failures") == "1" and suite.get("tests") == "2"
+    ((case, failure),) = failed
+    assert case.get("name") == "00 Pod" and case.get("classname") == "greet.steps"
+    assert failure.get("message") == f"differs from baseline {cast}: changed 'Pod'"
+    text = failure.text or ""
+    assert "-pod at <ip> version 1.0" in text and "+pod at <ip> version 2.0" in text
+    err = suite.find("system-err")  # the one-line note stays, beside the failure
+    assert err is not None and f"differs from baseline {cast}" in (err.text or "")
+
+
+def test_junit_fails_the_baseline_for_a_step_only_it_has(tmp_path: Path) -> None:
+    scenario, cast = record_to(
+        tmp_path, "greet", "steps:\n  - run: echo kept\n  - run: echo dropped-later\n"
+    )
+    scenario.write_text(scenario_text("steps:\n  - run: echo new-first\n  - run: echo kept\n"))
+    junit = tmp_path / "junit.xml"
+    done = run_cli("rehearse", str(scenario), "--baseline", str(cast.parent), "--junit", str(junit))
+    assert done.returncode == 1, done.stdout + done.stderr
+    suite, failed = junit_failures(junit)
+    assert suite.get("tests") == "3" and suite.get("failures") == "2"
+    assert suite.get("skipped") == "0"
+    by_name = {case.get("name"): failure for case, failure in failed}
+    assert list(by_name) == ["00 echo new-first", f"baseline {cast}"]
+    added, removed = by_name["00 echo new-first"], by_name[f"baseline {cast}"]
+    assert added.get("message") == f"differs from baseline {cast}: added 'echo new-first'"
+    assert "+echo new-first\n+new-first" in (added.text or "")
+    assert removed.get("message") == f"differs from baseline {cast}: removed 'echo dropped-later'"
+    assert "only in the baseline: echo dropped-later" in (removed.text or "")
+    assert "-dropped-later" in (removed.text or "")
+
+
+def test_junit_counts_a_drifted_not_run_step_as_failed() -> None:
+    """Built by hand: a step declared unable to run whose note drifted fails (it is not
+    skipped), and the suite's counts are its testcases'."""
+    steps = [
+        StepResult("steps", 0, "first", "true", False, status="passed"),
+        StepResult("steps", 1, "crictl ps", "crictl ps", False, status="not-run"),
+        StepResult("steps", 2, "last", "true", False, status="not-run"),
+    ]
+    drift = Drift("casts/x.cast", "crictl ps", "changed", "-old\n+new", step=1)
+    result = ScenarioResult("x", "x.yaml", "x", "rehearse", steps, drifts=[drift])
+    root = ET.fromstring(junit_xml([result]))
+    (suite,) = root.findall("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
+    cases = suite.findall("testcase")
+    failure = cases[1].find("failure")
+    assert failure is not None and cases[1].find("skipped") is None
+    assert failure.get("message") == "differs from baseline casts/x.cast: changed 'crictl ps'"
+    assert failure.text == "differs from baseline casts/x.cast: changed 'crictl ps'\n-old\n+new"
+    assert cases[2].find("skipped") is not None

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RECORDINGS, ROOT
-from recorder.cast.leak_scan import Leak, scan_cast, scan_events, scan_files
+from conftest import RECORDINGS, ROOT, run_cli, scenario_text
+from recorder.cast.leak_scan import Leak, mask_leaks, scan_cast, scan_events, scan_files
+from recorder.run.report import summary_line
 
 SECRET = "hunter2-s3cret"
 PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIC5zCCAc+gAwIBAgIBADANBgkqhkiG9w0BAQsFADAV\n"
@@ -440,3 +441,86 @@ def test_record_with_a_redacted_secret_publishes(run_record, tmp_path: Path, mon
     assert result.passed, result.error
     assert OPAQUE not in cast.read_text() and "[REDACTED]" in cast.read_text()
     assert scan_cast(cast, (OPAQUE,)) == []
+
+
+# --- record: a failed attempt is scanned too -----------------------------------------------
+
+# The failing step prints a kubeconfig token; the typed command splits it, so only the output
+# holds it whole.
+LEAKY_FAILURE = """\
+steps:
+  - run: echo ready
+  - say: Show the token
+    run: 'echo "tok""en: {head}""{tail}"'
+    expect: {expect}
+"""
+
+
+def leaky_failure(expect: str) -> str:
+    return LEAKY_FAILURE.format(head=OPAQUE[:7], tail=OPAQUE[7:], expect=expect)
+
+
+def test_mask_leaks_masks_what_the_scan_reports() -> None:
+    text = f"user:\n  token: {OPAQUE}\n{SECRET} and Bearer {OPAQUE.upper()}9\nplain\n"
+    masked = mask_leaks(text, (SECRET,))
+    assert masked == "user:\n  token: ***\n*** and Bearer ***\nplain\n"
+    assert mask_leaks("nothing here\n") == "nothing here\n"
+
+
+def test_record_writes_no_failed_cast_that_leaks(run_record, tmp_path: Path) -> None:
+    cast = tmp_path / "casts" / "demo.cast"
+    failed_cast, report = cast.with_name("demo.failed.cast"), cast.with_name("demo.failed.txt")
+    cast.parent.mkdir()
+    failed_cast.write_text("an older failed attempt\n")
+
+    # not_regex quotes what it found: the token, until the leak scan masks it
+    result = run_record(leaky_failure(r"{not_regex: 'token: \S+'}"), cast=cast)
+
+    assert not result.passed and result.error is None, "the step's failure is the reason"
+    failed = result.first_failure
+    assert failed is not None and failed.label == "Show the token"
+    assert failed.failures == ["expected output not to match /token: \\S+/, found 'token: ***'"]
+    assert not failed_cast.exists(), "neither a leaky failed cast nor an older one"
+    assert not cast.exists() and result.failed_cast_path is None and result.cast_path is None
+    assert re.fullmatch(
+        r"no failed cast written: the leak scan found a kubeconfig-token at event \d+ "
+        rf"\(\d+\.\d{{3}}s\); removed the older {re.escape(str(failed_cast))}",
+        result.failed_cast_withheld or "",
+    ), result.failed_cast_withheld
+    assert result.report_path == report
+    text = report.read_text()
+    assert "token: ***" in text and "no failed cast was written" in text
+    assert f"would contain them; removed the older {failed_cast}:" in text
+    assert "the verified cast was not published" not in text  # it never would have been
+    for said in (text, json.dumps(result.to_dict()), summary_line(result)):
+        assert OPAQUE not in said
+    assert [p.name for p in cast.parent.iterdir()] == ["demo.failed.txt"]
+
+
+def test_record_without_an_older_failed_cast_says_nothing_was_removed(
+    run_record, tmp_path: Path
+) -> None:
+    cast = tmp_path / "demo.cast"
+    result = run_record(leaky_failure("{contains: nowhere}"), cast=cast)
+    assert result.failed_cast_path is None and not cast.with_name("demo.failed.cast").exists()
+    assert result.failed_cast_withheld is not None
+    assert "removed" not in result.failed_cast_withheld
+
+
+def test_cli_record_says_in_one_line_why_no_failed_cast(tmp_path: Path) -> None:
+    scenario = tmp_path / "demo.yaml"
+    scenario.write_text(scenario_text(leaky_failure("{contains: nowhere}")))
+    cast = tmp_path / "casts" / "demo.cast"
+    cast.parent.mkdir()
+    cast.with_name("demo.failed.cast").write_text("an older failed attempt\n")
+    done = run_cli("record", str(scenario), "-o", str(cast))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert OPAQUE not in done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("FAIL ") and "expected output to contain 'nowhere'" in lines[0]
+    withheld = [line for line in lines if "no failed cast written" in line]
+    assert len(withheld) == 1
+    assert "kubeconfig-token at event " in withheld[0]
+    assert withheld[0].endswith(f"; removed the older {cast.with_name('demo.failed.cast')}")
+    assert lines[-1] == f"  report: {cast.with_name('demo.failed.txt')}"
+    assert not cast.with_name("demo.failed.cast").exists()

@@ -218,6 +218,20 @@ def _excerpt(raw: str, hit: _Hit, hits: list[_Hit]) -> str:
     return _context(raw, hit, hits) + _printable(hit.shown)
 
 
+def mask_leaks(text: str, secrets: Sequence[str] = ()) -> str:
+    """`text` with every match the scan would report masked as its excerpts mask it: for what
+    is said about a leaky cast (a report, a failure message), which must not carry it either."""
+    pieces: list[str] = []
+    pos = 0
+    for hit in _hits(text, _usable_secrets(secrets)):
+        if hit.start >= pos:
+            pieces += [text[pos : hit.start], hit.shown]
+        elif hit.end > pos:  # overlaps the previous match: mask the rest of it too
+            pieces.append(MASK)
+        pos = max(pos, hit.end)
+    return "".join(pieces) + text[pos:]
+
+
 # --- header and events -----------------------------------------------------------------
 
 

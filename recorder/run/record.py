@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from recorder.cast.leak_scan import Leak, scan
+from recorder.cast.leak_scan import Leak, mask_leaks, scan
 from recorder.cast.provenance import (
     ClusterFacts,
     ProfileFacts,
@@ -63,7 +63,8 @@ def record(
     cast = runner.cast
     cast.metadata = _metadata(loaded, result, runner, started_at)
     remove_stale_temps(target)
-    leaks = cast_leaks(cast, runner.redactor.secrets) if result.passed else []
+    # A failed attempt is a cast on disk too: it gets the same scan as a verified one.
+    leaks = cast_leaks(cast, runner.redactor.secrets)
     if leaks:
         _refuse_leaky_cast(result, runner, target, leaks)
     elif result.passed:
@@ -87,24 +88,57 @@ def cast_leaks(cast: CastRecording, secrets: Sequence[str]) -> list[Leak]:
 def _refuse_leaky_cast(
     result: ScenarioResult, runner: Runner, target: Path, leaks: list[Leak]
 ) -> None:
-    """Every check passed but the cast shows a secret: publish nothing, explain why.
+    """The cast shows a leak: write neither it nor a failed cast, and explain why.
 
-    The old cast at `target` stays as it was; no `.failed.cast` is written either, since it
-    would carry the very leak, and an older one would not describe this run."""
+    The old cast at `target` stays as it was. No `.failed.cast` is written, since it would
+    carry the very leak, and an older one is removed: it would pass for this run's attempt.
+    What the run reports (step outputs and failures, the report file) is masked too."""
+    _mask_result(result, runner.redactor.secrets)
     more = f" (and {len(leaks) - 1} more)" if len(leaks) > 1 else ""
-    result.error = f"leak scan: {leaks[0]}{more}"
+    unpublished = result.passed  # every check passed: the leak alone keeps the cast back
+    if unpublished:
+        result.error = f"leak scan: {leaks[0]}{more}"
     failed_cast, report = failed_paths(target)
-    failed_cast.unlink(missing_ok=True)
+    removed = f"; removed the older {failed_cast}" if _remove(failed_cast) else ""
+    first = leaks[0]
+    result.failed_cast_withheld = (
+        f"no failed cast written: the leak scan found a {first.kind} at {first.where}{more}"
+        + removed
+    )
+    kept_back = "the verified cast was not published, and no" if unpublished else "no"
     lines = [
         failure_report(result).rstrip("\n"),
         "",
-        f"leaks found ({len(leaks)}): the verified cast was not published, and no failed cast "
-        "was written, since it would contain them:",
+        f"leaks found ({len(leaks)}): {kept_back} failed cast was written, since it would "
+        f"contain them{removed}:",
         *(f"  - {leak}" for leak in leaks),
         "",
     ]
     write_text_atomically(runner.redactor.clean_text("\n".join(lines)), report)
     result.report_path = report
+
+
+def _mask_result(result: ScenarioResult, secrets: Sequence[str]) -> None:
+    """What the run says about itself, with the scan's matches masked: a failed step's
+    command, output and failures (a `not_regex` one quotes what it found) reach the report,
+    the summary line and the JSON."""
+    if result.error:
+        result.error = mask_leaks(result.error, secrets)
+    for step in result.steps:
+        step.label = mask_leaks(step.label, secrets)
+        if step.command:
+            step.command = mask_leaks(step.command, secrets)
+        step.output = mask_leaks(step.output, secrets)
+        step.failures = [mask_leaks(failure, secrets) for failure in step.failures]
+
+
+def _remove(path: Path) -> bool:
+    """Remove `path`; whether there was one."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _metadata(

@@ -17,16 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recorder.cast.diff import CastDiff, diff_casts, scenario_masks
+from recorder.cast.diff import CastDiff, StepDiff, diff_casts, scenario_masks
 from recorder.cast.model import Cast
 from recorder.cast.reader import load_cast
+from recorder.cast.segments import RenderedSegment as Segment
 from recorder.cast.writer import CastRecording
 from recorder.scenario.loader import LoadedScenario
 
 from .progress import Reporter
 from .record import default_cast_path
 from .rehearsal_stats import RepeatStats, typing_time
-from .results import ScenarioResult
+from .results import Drift, ScenarioResult
 from .runner import Runner
 from .signals import handling
 
@@ -100,7 +101,54 @@ def check_baseline(
     check = BaselineCheck(baseline.path, "differs" if diff.semantic else "equivalent", diff)
     if diff.semantic:
         result.error = check.note()  # the summary line's one-line reason; the run fails
+        result.drifts = drifts(diff, result, baseline.path)  # the JUnit failures
     return check
+
+
+def drifts(diff: CastDiff, result: ScenarioResult, baseline: Path) -> list[Drift]:
+    """Each semantic change of `diff`, on the step of `result` that printed it, if any."""
+    printed_by = _steps_by_marker(result, [s.new for s in diff.steps if s.new is not None])
+    return [
+        Drift(
+            str(baseline),
+            step.label,
+            step.status,
+            _drift_detail(step),
+            printed_by.get(step.new.index) if step.new is not None else None,
+        )
+        for step in diff.changed_steps
+    ]
+
+
+def _steps_by_marker(result: ScenarioResult, printed: Sequence[Segment]) -> dict[int, int]:
+    """Marker number -> position in `result.steps`. The runner writes one marker per visible
+    step it runs, labelled as the step, so markers and visible steps line up in order; a step
+    that never ran has none. `(start)` (number 0) is no step's."""
+    visible = [n for n, step in enumerate(result.steps) if not step.hidden]
+    found: dict[int, int] = {}
+    k = 0
+    for segment in sorted(printed, key=lambda seg: seg.index):
+        if segment.index == 0:
+            continue
+        for j in range(k, len(visible)):
+            if result.steps[visible[j]].label == segment.label:
+                found[segment.index], k = visible[j], j + 1
+                break
+    return found
+
+
+def _drift_detail(step: StepDiff) -> str:
+    """The step's unified diff; for a step only one side has, its text on that side."""
+    if step.diff:
+        return step.diff
+    side, sign, where = (
+        (step.new, "+", "only in this rehearsal")
+        if step.new is not None
+        else (step.old, "-", "only in the baseline")
+    )
+    assert side is not None
+    lines = [f"{sign}{line}" for line in side.text.splitlines()]
+    return "\n".join([f"{where}: {side.label}", *lines])
 
 
 def rehearsal_json(

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
-from .results import ScenarioResult
+from .results import Drift, ScenarioResult, StepResult
 
 
 def summary_line(result: ScenarioResult) -> str:
@@ -51,40 +51,66 @@ def failure_report(result: ScenarioResult) -> str:
 
 
 def junit_xml(results: Iterable[ScenarioResult]) -> str:
+    """One testsuite per scenario, one testcase per step. A step that drifted from the
+    `--baseline` cast fails too; drifts no step of the run printed (a step only the baseline
+    has) fail one more testcase, named for the baseline. The counts are the testcases'."""
     suites = ET.Element("testsuites")
     for result in results:
-        counts = result.counts()
+        cases = [_step_case(result, n, step) for n, step in enumerate(result.steps)]
+        unplaced = [drift for drift in result.drifts if drift.step is None]
+        if unplaced:
+            cases.append(_baseline_case(result, unplaced))
         suite = ET.SubElement(
             suites,
             "testsuite",
             name=result.name,
-            tests=str(len(result.steps)),
-            failures=str(counts["failed"]),
-            skipped=str(counts["skipped"] + counts["not-run"]),
+            tests=str(len(cases)),
+            failures=str(sum(case.find("failure") is not None for case in cases)),
+            skipped=str(sum(case.find("skipped") is not None for case in cases)),
             time=f"{result.duration:.3f}",
             file=result.path,
         )
-        for step in result.steps:
-            case = ET.SubElement(
-                suite,
-                "testcase",
-                classname=f"{result.name}.{step.phase}",
-                name=f"{step.index:02d} {step.label}",
-                time=f"{step.duration:.3f}",
-            )
-            if step.status == "failed":
-                failure = ET.SubElement(
-                    case, "failure", message=step.failures[0] if step.failures else "failed"
-                )
-                failure.text = "\n".join(step.failures) + "\n--- output tail ---\n" + step.tail()
-            elif step.status == "skipped":
-                ET.SubElement(case, "skipped", message="not run: an earlier step failed")
-            elif step.status == "not-run":
-                ET.SubElement(case, "skipped", message=f"not run here: {step.not_run_reason}")
+        suite.extend(cases)
         if result.error:
             ET.SubElement(suite, "system-err").text = result.error
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _step_case(result: ScenarioResult, n: int, step: StepResult) -> ET.Element:
+    case = ET.Element(
+        "testcase",
+        classname=f"{result.name}.{step.phase}",
+        name=f"{step.index:02d} {step.label}",
+        time=f"{step.duration:.3f}",
+    )
+    drifts = [drift for drift in result.drifts if drift.step == n]
+    if step.status == "failed":
+        failure = ET.SubElement(
+            case, "failure", message=step.failures[0] if step.failures else "failed"
+        )
+        failure.text = "\n".join(step.failures) + "\n--- output tail ---\n" + step.tail()
+    elif drifts:  # before `skipped`: a not-run step's note can drift too, and that fails
+        _drift_failure(case, drifts)
+    elif step.status == "skipped":
+        ET.SubElement(case, "skipped", message="not run: an earlier step failed")
+    elif step.status == "not-run":
+        ET.SubElement(case, "skipped", message=f"not run here: {step.not_run_reason}")
+    return case
+
+
+def _baseline_case(result: ScenarioResult, drifts: list[Drift]) -> ET.Element:
+    case = ET.Element(
+        "testcase", classname=f"{result.name}.baseline", name=f"baseline {drifts[0].baseline}"
+    )
+    _drift_failure(case, drifts)
+    return case
+
+
+def _drift_failure(case: ET.Element, drifts: list[Drift]) -> None:
+    more = f" (and {len(drifts) - 1} more)" if len(drifts) > 1 else ""
+    failure = ET.SubElement(case, "failure", message=drifts[0].message + more, type="drift")
+    failure.text = "\n\n".join(f"{drift.message}\n{drift.detail}" for drift in drifts)
 
 
 def write_junit(results: Iterable[ScenarioResult], path: Path) -> None:

@@ -45,6 +45,22 @@ class StepResult:
 
 
 @dataclass
+class Drift:
+    """A step of a rehearsal that differs in meaning from its baseline cast."""
+
+    baseline: str  # the baseline cast's path
+    label: str
+    status: str  # changed, added (not in the baseline) or removed (only in the baseline)
+    detail: str  # the step's unified diff, baseline -> rehearsal
+    step: int | None = None  # its position in ScenarioResult.steps; None: no step of this run
+
+    @property
+    def message(self) -> str:
+        """One line, as the baseline note words it."""
+        return f"differs from baseline {self.baseline}: {self.status} {self.label!r}"
+
+
+@dataclass
 class ScenarioResult:
     name: str
     path: str
@@ -56,10 +72,13 @@ class ScenarioResult:
     interrupted: bool = False
     cast_path: Path | None = None
     failed_cast_path: Path | None = None
+    # Why no failed cast was written (the leak scan found something in it), in one line.
+    failed_cast_withheld: str | None = None
     report_path: Path | None = None
     sha256: str = ""
     profile: str | None = None  # the profile's name, when the run used one
     stopped: str | None = None  # where and why the run stopped early, declared by the scenario
+    drifts: list[Drift] = field(default_factory=list)  # rehearse --baseline: what changed
 
     @property
     def passed(self) -> bool:
@@ -92,6 +111,7 @@ class ScenarioResult:
             "interrupted": self.interrupted,
             "cast": str(self.cast_path) if self.cast_path else None,
             "failed_cast": str(self.failed_cast_path) if self.failed_cast_path else None,
+            "failed_cast_withheld": self.failed_cast_withheld,
             "report": str(self.report_path) if self.report_path else None,
             "scenario_sha256": self.sha256,
             "profile": self.profile,
