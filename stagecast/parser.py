@@ -184,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     web = sub.add_parser("site", help="build a static site of casts that opens from file://")
     web.add_argument("casts_dir", type=Path, metavar="CASTS_DIR")
     web.add_argument("-o", "--output", type=Path, default=Path("site"), metavar="OUT_DIR")
+    web.add_argument(
+        "--idle-limit",
+        type=float,
+        metavar="SECONDS",
+        help="cut every idle gap to SECONDS (default: the cast's idle_time_limit, else none)",
+    )
+    web.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first cast that cannot be read (exit 2) instead of leaving it out",
+    )
     web.set_defaults(func=subcommands.cmd_site)
 
     notes = sub.add_parser("notes", help="the presenter view of a running `stagecast live`")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -25,12 +26,14 @@ from player.publish.site import (
     build_site,
     cmd_site,
     ensure_player,
+    player_options,
     player_times,
     read_cast_page,
     render_index,
     render_page,
     script_json,
 )
+from stagecast.cli import main
 
 TOUR = ROOT / "casts" / "tour.cast"
 HOSTILE = '</script><img src=x onerror="window.__pwned=1"><!--<script>'
@@ -58,6 +61,43 @@ def write_cast(
     events.append([1.0 + 4 * len(labels), "o", "\r\n"])
     path.write_text("\n".join(json.dumps(x) for x in [header, *events]) + "\n", encoding="utf-8")
     return path
+
+
+def write_events(path: Path, events: list[list[object]], **header: object) -> Path:
+    """An asciicast v2 file with these events, exactly."""
+    head = {"version": 2, "width": 40, "height": 6, **header}
+    path.write_text("\n".join(json.dumps(x) for x in [head, *events]) + "\n", encoding="utf-8")
+    return path
+
+
+def write_v1(path: Path, frames: list[list[object]], title: str = "Legacy") -> Path:
+    """An asciicast v1 file on one line, as asciinema 1.x saved them."""
+    duration = sum(float(delay) for delay, _ in frames)  # type: ignore[arg-type]
+    cast = {"version": 1, "width": 40, "height": 6, "duration": duration, "title": title}
+    path.write_text(json.dumps({**cast, "stdout": frames}), encoding="utf-8")
+    return path
+
+
+def npt_ms(poster: str) -> float:
+    """A poster's time in ms, computed as asciinema-player's parseNpt does (in doubles)."""
+    parts = [float(x) for x in poster.removeprefix("npt:").split(":")][::-1]
+    seconds = parts[0]
+    for i, n in enumerate(parts[1:], 1):
+        seconds += n * 60**i
+    return seconds * 1000
+
+
+def player_ms(times: list[float], limit: float | None) -> list[float]:
+    """Event times in ms, as asciinema-player's timeLimiter computes them (in doubles)."""
+    out, previous, shift = [], 0.0, 0.0
+    cap = math.inf if limit is None else limit * 1000
+    for t in times:
+        ms = t * 1000
+        if ms - previous - cap > 0:
+            shift += ms - previous - cap
+        previous = ms
+        out.append(ms - shift)
+    return out
 
 
 def markers_of(cast: Path) -> list[tuple[float, str]]:
@@ -113,12 +153,14 @@ def test_chapters_and_times_follow_the_players_idle_limit(tmp_path: Path) -> Non
     # Each 3.5 s gap before a marker (and before the end) is cut to the 1 s limit.
     assert [c.time for c in page.chapters] == [1.0, 2.5, 4.0]
     assert [(c.index, c.label) for c in page.chapters] == [(0, "One"), (1, "Two"), (2, "Three")]
+    assert [c.end for c in page.chapters] == [1.5, 3.0, 5.5]
     assert page.duration == 5.5
     assert page.idle_time_limit == 1
     assert player_times([0.5, 10.0], 2.0) == [0.5, 2.5]
     html = render_page(page)
     assert html.count("<li><button") == 3
-    assert '"idleTimeLimit": 1.0' in html and '"poster": "npt:0:02.500"' in html
+    # The poster: just after chapter One's last event (1.5 s), before Two's marker.
+    assert '"idleTimeLimit": 1.0' in html and '"poster": "npt:0:01.500001"' in html
     assert '"fit": "width"' in html
 
 
@@ -129,11 +171,12 @@ def test_defaults_without_title_markers_or_idle_limit(tmp_path: Path) -> None:
         "bare",
         [],
         False,
-        2.0,
+        None,
     )
     html = render_page(page)
     assert 'id="chapters"' not in html and "This cast has no chapters." in html
     assert "unverified" in html
+    assert '"idleTimeLimit": null' in html  # the page makes it Infinity: no gap is cut
 
 
 def test_index_lists_every_cast(tmp_path: Path, fake_player: Path) -> None:
@@ -160,7 +203,8 @@ def test_index_lists_every_cast(tmp_path: Path, fake_player: Path) -> None:
     assert "failed attempt" not in index and "temp file" not in index
     first = re.search(r"<tr><td><a href=\"a-demo.html\".*?</tr>", index)
     assert first is not None
-    assert '<td class="num">0:09</td><td class="num">3</td>' in first.group(0)
+    # No idle limit anywhere: the gaps stay, 13 s as recorded.
+    assert '<td class="num">0:13</td><td class="num">3</td>' in first.group(0)
     assert "unverified" in first.group(0)
     assert index.count('class="badge verified"') == 2
     for name in PLAYER_FILES.values():
@@ -193,23 +237,164 @@ def test_bad_input_is_one_line(tmp_path: Path, fake_player: Path) -> None:
     with pytest.raises(SiteError, match="not a directory"):
         build_site(tmp_path / "missing", tmp_path / "out")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SiteError, match=r"no casts \(\*\.cast\)"):
+    (tmp_path / "empty" / "package.json").write_text('{"name": "not a cast"}\n')
+    with pytest.raises(SiteError, match=r"no casts \(\*\.cast, or asciicast v1 \*\.json\)"):
         build_site(tmp_path / "empty", tmp_path / "out")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "junk.cast").write_text("not a cast\n")
-    with pytest.raises(SiteError, match="junk.cast: not an asciicast v1/v2 file") as caught:
-        build_site(tmp_path / "bad", tmp_path / "out")
-    assert caught.value.exit_code == 2 and not (tmp_path / "out").exists()
+    with pytest.raises(SiteError, match="junk.cast: not an asciicast") as caught:
+        build_site(tmp_path / "bad", tmp_path / "out", strict=True)
+    assert caught.value.exit_code == 2 and "\n" not in str(caught.value)
+    reported: list[str] = []
+    with pytest.raises(SiteError, match="not one of its casts can be read") as caught:
+        build_site(tmp_path / "bad", tmp_path / "out", report=reported.append)
+    assert caught.value.exit_code == 1
+    (line,) = reported
+    assert line.startswith(f"{tmp_path / 'bad' / 'junk.cast'}: not an asciicast")
+    for bad in (0, -1, math.nan, math.inf):
+        with pytest.raises(SiteError, match="--idle-limit .*: give a number of seconds above 0"):
+            build_site(tmp_path / "bad", tmp_path / "out", idle_limit=bad)
+    assert not (tmp_path / "out").exists()
 
 
 def test_cmd_site_prints_the_index(tmp_path: Path, fake_player: Path, capsys) -> None:
     casts = tmp_path / "casts"
     casts.mkdir()
     write_cast(casts / "demo.cast")
-    args = argparse.Namespace(casts_dir=casts, output=tmp_path / "out")
+    args = argparse.Namespace(
+        casts_dir=casts, output=tmp_path / "out", idle_limit=None, strict=False
+    )
     assert cmd_site(args) == 0
     out = capsys.readouterr().out
     assert out == f"{tmp_path / 'out' / 'index.html'}: 1 cast (asciinema-player {PLAYER_VERSION})\n"
+
+
+# Times whose poster an npt with 3 decimals got wrong, or only just right: rounded down
+# (1.2344, 7.0004999), landing exactly on the event (5.5, 3.0: the player draws the events
+# strictly before the poster), a float sum (0.1 + 0.2), past a minute, past an hour.
+AWKWARD_TIMES = [1.23456, 2.9999, 1.2344, 5.5, 3.0, 7.0004999, 0.1 + 0.2, 59.9999, 3599.9999996]
+
+
+@pytest.mark.parametrize("limit", [None, 0.7])
+@pytest.mark.parametrize("last", AWKWARD_TIMES)
+def test_the_poster_shows_the_casts_last_event(tmp_path: Path, last: float, limit) -> None:
+    events: list[list[object]] = [[0.2, "o", "$ "], [last, "o", "the end"]]
+    cast = write_events(tmp_path / "c.cast", events, idle_time_limit=limit)
+    poster = player_options(read_cast_page(cast, "c.html"))["poster"]
+    last_ms = player_ms([0.2, last], limit)[-1]
+    assert npt_ms(poster) > last_ms  # drawn: strictly before the poster
+    assert npt_ms(poster) - last_ms < 0.002  # and not 2 µs later
+
+
+@pytest.mark.parametrize("limit", [None, 0.7])
+@pytest.mark.parametrize("end", AWKWARD_TIMES)
+def test_the_poster_shows_the_first_chapters_end_only(tmp_path: Path, end: float, limit) -> None:
+    """Chapter One's last output is at the same time as marker Two (as a recording writes
+    them); chapter Two's first output comes 0.25 s later."""
+    events: list[list[object]] = [
+        [0.1, "m", "One"],
+        [end, "o", "one done"],
+        [end, "m", "Two"],
+        [end + 0.25, "o", "two"],
+    ]
+    cast = write_events(tmp_path / "c.cast", events, idle_time_limit=limit)
+    page = read_cast_page(cast, "c.html")
+    assert page.chapters[0].end == page.chapters[1].time
+    poster = npt_ms(player_options(page)["poster"])
+    times = player_ms([float(e[0]) for e in events], limit)  # type: ignore[arg-type]
+    assert times[1] < poster < times[3]
+
+
+def test_idle_limit_comes_from_the_flag_then_the_cast_else_none(tmp_path: Path) -> None:
+    capped = write_cast(tmp_path / "capped.cast", labels=("One", "Two"), idle_time_limit=1)
+    assert read_cast_page(capped, "p.html").duration == 4.0  # 1.0, 1.5, |2.5, 3.0, |4.0
+    flagged = read_cast_page(capped, "p.html", idle_limit=0.5)  # the flag wins
+    assert (flagged.idle_time_limit, flagged.duration) == (0.5, 2.5)
+    assert [c.time for c in flagged.chapters] == [0.5, 1.5]
+    assert '"idleTimeLimit": 0.5' in render_page(flagged)
+    # idle_time_limit 0 is not a limit stagecast accepts: no limit, not "cut every gap".
+    zero = write_cast(tmp_path / "zero.cast", labels=("One", "Two"), idle_time_limit=0)
+    page = read_cast_page(zero, "p.html")
+    assert (page.idle_time_limit, page.duration) == (None, 9.0)
+    assert '"idleTimeLimit": null' in render_page(page)
+    assert read_cast_page(zero, "p.html", idle_limit=2).duration == 6.0
+
+
+def test_json_files_are_casts_only_when_they_read_as_v1_casts(
+    tmp_path: Path, fake_player: Path
+) -> None:
+    casts = tmp_path / "casts"
+    casts.mkdir()
+    write_cast(casts / "demo.cast", title="Demo (v2)")
+    write_v1(casts / "demo.json", [[0.5, "$ "], [1.0, "v1\r\n"]], title="Demo (v1)")
+    pretty = {"version": 1, "width": 40, "height": 6, "stdout": [[0.25, "hi"]]}
+    (casts / "pretty.json").write_text(json.dumps(pretty, indent=2))
+    (casts / "package.json").write_text('{"name": "site", "version": "1.0.0"}\n')
+    (casts / "broken-v1.json").write_text('{"version": 1, "stdout": [["x"]]}')
+    write_cast(casts / "v2-named.json")  # a v2 cast named .json: not a v1 cast, left out
+    write_v1(casts / ".hidden.json", [[0.5, "x"]])
+    reported: list[str] = []
+    result = build_site(casts, tmp_path / "out", report=reported.append)
+    names = [p.name for p in result.pages]
+    assert names == ["index.html", "demo.html", "demo-json.html", "pretty.html"]
+    assert reported == [] and result.unreadable == []
+    v1_page = (tmp_path / "out" / "demo-json.html").read_text()
+    assert "const data = true ? JSON.parse(cast) : cast;" in v1_page
+    assert "const data = false ?" in (tmp_path / "out" / "demo.html").read_text()
+    assert read_cast_page(casts / "demo.json", "x.html").duration == 1.5
+
+
+def test_unreadable_casts_are_left_out_one_line_each(
+    tmp_path: Path, fake_player: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    casts = tmp_path / "casts"
+    casts.mkdir()
+    write_cast(casts / "a-good.cast", title="Good")
+    (casts / "b-junk.cast").write_text("not a cast\n")
+    write_events(casts / "c-empty.cast", [])
+    (casts / "d-bad-line.cast").write_text('{"version": 2, "width": 4, "height": 2}\n[1, "o"]\n')
+    (casts / "e-binary.cast").write_bytes(b"\xff\xfe\x00junk")
+    write_v1(casts / "f-legacy.json", [[0.5, "$ "]])
+    out = tmp_path / "out"
+    assert main(["site", str(casts), "-o", str(out)]) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    bad = ["b-junk.cast", "c-empty.cast", "d-bad-line.cast", "e-binary.cast"]
+    assert [line.split(": ")[1] for line in lines] == [str(casts / name) for name in bad]
+    assert all(line.startswith("stagecast: ") and len(line.split(": ")) >= 3 for line in lines)
+    assert "the cast has no events" in lines[1]
+    assert captured.out == (
+        f"{out / 'index.html'}: 2 casts (asciinema-player {PLAYER_VERSION}); "
+        "4 files left out (unreadable)\n"
+    )
+    assert sorted(p.name for p in out.glob("*.html")) == [
+        "a-good.html",
+        "f-legacy.html",
+        "index.html",
+    ]
+    index = (out / "index.html").read_text()
+    assert re.findall(r'<a href="([^"]+)"', index) == ["a-good.html", "f-legacy.html"]
+
+    # --strict: the first one stops the build, one line, exit 2, nothing written.
+    strict_out = tmp_path / "strict"
+    assert main(["site", str(casts), "-o", str(strict_out), "--strict"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"stagecast: {casts / 'b-junk.cast'}: not an asciicast")
+    assert captured.err.count("\n") == 1 and not strict_out.exists()
+
+
+def test_idle_limit_flag_on_the_command_line(
+    tmp_path: Path, fake_player: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    casts = tmp_path / "casts"
+    casts.mkdir()
+    write_cast(casts / "demo.cast")
+    assert main(["site", str(casts), "-o", str(tmp_path / "out"), "--idle-limit", "0.25"]) == 0
+    assert '"idleTimeLimit": 0.25' in (tmp_path / "out" / "demo.html").read_text()
+    assert main(["site", str(casts), "-o", str(tmp_path / "out"), "--idle-limit", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == "stagecast: --idle-limit 0.0: give a number of seconds above 0\n"
 
 
 def test_site_assets_are_packaged() -> None:
@@ -427,3 +612,92 @@ def test_hostile_cast_cannot_script_the_page(
     assert browser.evaluate("document.getElementById('title').textContent") == HOSTILE
     assert browser.evaluate("document.querySelector('#chapters .label').textContent") == HOSTILE
     _assert_offline_and_quiet(browser)
+
+
+def _casts_with_one_bad_file(casts: Path) -> dict[str, tuple[float, str, list[str]]]:
+    """Casts whose poster and end an npt with 3 decimals got wrong, a bad file and a JSON file
+    that is not a cast. For each page: its duration on the player's timeline, the text the
+    poster shows, and every line of the last frame."""
+    casts.mkdir()
+    # No markers and no idle limit: the 4 s gap stays; the last event lands between ms.
+    plain = [[0.5, "o", "$ echo hi\r\n"], [4.5, "o", "hi\r\n"], [6.2344, "o", "plain: the end"]]
+    write_events(casts / "plain.cast", plain, title="Plain")
+    chapters = [
+        [1.0, "m", "One"],
+        [1.5, "o", "$ one\r\n"],
+        [2.9999, "o", "one done\r\n"],  # at the same time as marker Two
+        [2.9999, "m", "Two"],
+        [6.0, "o", "two done\r\n"],
+        [9.5, "o", "chapters: the end"],
+    ]
+    write_events(casts / "chapters.cast", chapters, title="Chapters", idle_time_limit=1)
+    write_v1(casts / "legacy.json", [[0.5, "$ cat old\r\n"], [1.23456, "old\r\n"], [1e-4, "v1!"]])
+    # idle_time_limit 0: stagecast takes no limit, and so must the player (not "cut every gap").
+    zero = [[1.0, "o", "$ sleep 3\r\n"], [4.0, "o", "zero: the end"]]
+    write_events(casts / "zero-limit.cast", zero, title="Zero", idle_time_limit=0)
+    (casts / "broken.cast").write_text('{"version": 2, "width": 40, "height": 6}\n[1.0, "o"\n')
+    (casts / "package.json").write_text('{"name": "not-a-cast"}\n')
+    return {
+        "chapters.html": (4.5, "one done", ["$ one", "one done", "two done", "chapters: the end"]),
+        "legacy.html": (1.73466, "v1!", ["$ cat old", "old", "v1!"]),
+        "plain.html": (6.2344, "plain: the end", ["$ echo hi", "hi", "plain: the end"]),
+        "zero-limit.html": (4.0, "zero: the end", ["$ sleep 3", "zero: the end"]),
+    }
+
+
+def test_a_site_with_one_bad_file_shows_every_other_cast_whole(
+    browser: Chromium, real_player: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _casts_with_one_bad_file(tmp_path / "casts")
+    monkeypatch.setattr(site, "ensure_player", lambda prefix=None: real_player)
+    reported: list[str] = []
+    out = tmp_path / "out"
+    result = build_site(tmp_path / "casts", out, report=reported.append)
+    assert len(reported) == 1 and reported[0].startswith(f"{tmp_path / 'casts' / 'broken.cast'}:")
+    assert [p.name for p in result.pages] == ["index.html", *sorted(expected)]
+
+    browser.navigate((out / "index.html").as_uri())
+    hrefs = browser.evaluate(
+        "Array.from(document.querySelectorAll('#casts a'), a => a.getAttribute('href'))"
+    )
+    assert hrefs == sorted(expected)
+    for page, (duration, poster_text, last_frame) in expected.items():
+        browser.navigate((out / page).as_uri())
+        # The poster: the true end of the first chapter, or of the cast.
+        poster = browser.wait_for(
+            f"({TERMINAL_TEXT}).includes({json.dumps(poster_text)}) && {TERMINAL_TEXT}", timeout=20
+        )
+        assert page != "chapters.html" or "two done" not in poster
+        # The whole duration, as the page and the player both count it.
+        assert browser.evaluate("player.getDuration()") == pytest.approx(duration, abs=1e-9)
+        assert read_cast_page(tmp_path / "casts" / _source_name(page), page).duration == (
+            pytest.approx(duration, abs=1e-9)
+        )
+        rect = browser.evaluate(PLAYER_RECT)
+        assert png_colours(browser.screenshot(rect)) > 2
+        # The last frame, with every line: the ones the poster drew as well.
+        browser.evaluate("player.seek(player.getDuration())", await_promise=True)
+        screen = browser.wait_for(
+            f"({TERMINAL_TEXT}).includes({json.dumps(last_frame[-1])}) && {TERMINAL_TEXT}"
+        )
+        lines = [line.strip() for line in screen.split("  ") if line.strip()]
+        assert lines == last_frame, page
+        _assert_offline_and_quiet(browser)
+
+
+def _source_name(page: str) -> str:
+    return page.replace(".html", ".json" if page == "legacy.html" else ".cast")
+
+
+def test_idle_limit_flag_is_the_players_too(
+    browser: Chromium, real_player: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _casts_with_one_bad_file(tmp_path / "casts")
+    monkeypatch.setattr(site, "ensure_player", lambda prefix=None: real_player)
+    build_site(tmp_path / "casts", tmp_path / "out", idle_limit=0.5, report=lambda line: None)
+    for page in expected:
+        ours = read_cast_page(tmp_path / "casts" / _source_name(page), page, idle_limit=0.5)
+        browser.navigate((tmp_path / "out" / page).as_uri())
+        browser.wait_for(f"({TERMINAL_TEXT}).trim()", timeout=20)
+        assert browser.evaluate("player.getDuration()") == pytest.approx(ours.duration, abs=1e-9)
+        _assert_offline_and_quiet(browser)

@@ -1,7 +1,10 @@
 """`stagecast site CASTS_DIR -o OUT_DIR`: a static site of casts that opens from file://.
 
 One page per cast (the player, the cast inline, a chapter list that seeks to each marker)
-and an index page. asciinema-player comes from npm at a pinned version and integrity,
+and an index page. The casts are every `*.cast` in CASTS_DIR and every `*.json` that reads as
+an asciicast v1 cast (asciinema 1.x saved those; other JSON files are not casts and are left
+out). A cast that cannot be read is reported on one line and the others are still published
+(exit 1), unless `strict`. asciinema-player comes from npm at a pinned version and integrity,
 installed once into a cache dir; its bundle and stylesheet are copied into OUT/vendor/.
 No page loads anything from the network. Same input, same bytes.
 """
@@ -11,16 +14,22 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import math
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from recorder.errors import CommandError
+from recorder.errors import CommandError, printable
+
+if TYPE_CHECKING:
+    from recorder.cast.model import Cast
 
 PLAYER_PACKAGE = "asciinema-player"
 PLAYER_VERSION = "3.18.0"  # the latest 3.x on npm when pinned
@@ -36,7 +45,6 @@ PLAYER_FILES = {
     "LICENSE": "asciinema-player.LICENSE",
 }
 NPM_TIMEOUT = 300
-DEFAULT_IDLE_TIME_LIMIT = 2.0
 INDEX_TITLE = "stagecast demos"
 ASSETS = Path(__file__).resolve().parent
 
@@ -48,10 +56,16 @@ class SiteError(CommandError):
         super().__init__(message, exit_code)
 
 
+class UnreadableCast(SiteError):
+    """One cast that cannot be published: `path: reason`. Exit 2 under --strict; otherwise
+    it is reported and the others are built."""
+
+
 @dataclass(frozen=True)
 class SiteResult:
     pages: list[Path]  # the index first, then one page per cast
     player_version: str
+    unreadable: list[str] = field(default_factory=list)  # one line per cast left out
 
     @property
     def index(self) -> Path:
@@ -63,6 +77,7 @@ class Chapter:
     index: int  # 0-based, as player.seek({marker: i}) counts
     time: float  # on the player's timeline (idle gaps capped)
     label: str
+    end: float  # its last event (before the next marker, else the cast's last), same timeline
 
 
 @dataclass(frozen=True)
@@ -70,59 +85,97 @@ class CastPage:
     source: Path
     page: str  # file name of its page in OUT
     text: str  # the cast file, embedded as is
+    version: int  # asciicast version: the player reads v1 only as an object
     title: str
     duration: float  # on the player's timeline
     chapters: list[Chapter]
     verified: bool
-    idle_time_limit: float
+    idle_time_limit: float | None  # None: no gap is cut
 
 
 # --- reading casts ---------------------------------------------------------------------
 
 
 def find_casts(casts_dir: Path) -> list[Path]:
-    """Every *.cast in the dir, by name; failed attempts and temp files are not demos."""
+    """Every *.cast in the dir, and every *.json that reads as an asciicast v1 cast, by name;
+    failed attempts and temp files are not demos."""
     if not casts_dir.is_dir():
         raise SiteError(f"{casts_dir}: not a directory")
-    casts = sorted(
-        p
-        for p in casts_dir.glob("*.cast")
-        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".failed.cast")
-    )
+    candidates = [p for p in casts_dir.iterdir() if p.is_file() and not p.name.startswith(".")]
+    casts = sorted(p for p in candidates if _is_cast(p))
     if not casts:
-        raise SiteError(f"{casts_dir}: no casts (*.cast) to publish")
+        raise SiteError(f"{casts_dir}: no casts (*.cast, or asciicast v1 *.json) to publish")
     return casts
 
 
-def read_cast_page(path: Path, page: str) -> CastPage:
+def _is_cast(path: Path) -> bool:
+    if path.suffix == ".cast":
+        return not path.name.endswith(".failed.cast")
+    return path.suffix == ".json" and _reads_as_v1_cast(path)
+
+
+def _reads_as_v1_cast(path: Path) -> bool:
+    """A .json is a cast only when it reads as one: package.json and friends are not."""
+    from recorder.cast.reader import CastReadError, load_cast
+
+    try:
+        return load_cast(path).version == 1
+    except CastReadError:
+        return False
+
+
+def check_idle_limit(seconds: float | None) -> float | None:
+    """--idle-limit: a number of seconds above 0, or None (the cast's own, if any)."""
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        raise SiteError(f"--idle-limit {seconds}: give a number of seconds above 0")
+    return seconds
+
+
+def read_cast_page(path: Path, page: str, idle_limit: float | None = None) -> CastPage:
+    """One cast's page; `idle_limit` overrides the cast's idle_time_limit. Without either,
+    no idle gap is cut, as asciinema-player does. UnreadableCast: `path: reason`."""
     from recorder.cast.reader import CastReadError, load_cast
 
     try:
         cast = load_cast(path)
         text = path.read_text(encoding="utf-8")  # embedded as is, byte for byte
-    except (CastReadError, OSError, UnicodeError) as exc:
-        raise SiteError(f"{path}: not an asciicast v1/v2 file") from exc
+    except CastReadError as exc:
+        raise UnreadableCast(printable(str(exc))) from exc
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UnreadableCast(printable(f"{path}: cannot read it: {reason}")) from exc
     if not cast.events:
-        raise SiteError(f"{path}: the cast has no events")
-    limit = cast.idle_time_limit or DEFAULT_IDLE_TIME_LIMIT
+        raise UnreadableCast(printable(f"{path}: the cast has no events"))
+    limit = idle_limit or cast.idle_time_limit
     times = player_times([t for t, _, _ in cast.events], limit)
-    chapters = [Chapter(n, times[m.event], m.label) for n, m in enumerate(cast.markers)]
     title = cast.title
     return CastPage(
         source=path,
         page=page,
         text=text,
+        version=cast.version,
         title=title if title and title.strip() else path.stem,
         duration=times[-1],
-        chapters=chapters,
+        chapters=chapters_of(cast, times),
         verified=cast.verified,
         idle_time_limit=limit,
     )
 
 
-def player_times(times: list[float], idle_time_limit: float) -> list[float]:
+def chapters_of(cast: Cast, times: list[float]) -> list[Chapter]:
+    """One chapter per marker, ending at the last event before the next marker, or at the
+    cast's last event; `times` are the cast's events on the player's timeline."""
+    markers = cast.markers
+    ends = [times[m.event - 1] for m in markers[1:]] + [times[-1]]
+    return [Chapter(n, times[m.event], m.label, ends[n]) for n, m in enumerate(markers)]
+
+
+def player_times(times: list[float], idle_time_limit: float | None) -> list[float]:
     """Event times as asciinema-player shows them: every gap (the first one too) longer than
-    the idle limit is cut to it, as its timeLimiter does, so chapter times match the bar."""
+    the idle limit is cut to it, as its timeLimiter does, so chapter times match the bar.
+    No limit: the times as recorded."""
+    if idle_time_limit is None:
+        return list(times)
     shifted, previous, shift = [], 0.0, 0.0
     for t in times:
         shift += max(0.0, t - previous - idle_time_limit)
@@ -132,8 +185,18 @@ def player_times(times: list[float], idle_time_limit: float) -> list[float]:
 
 
 def page_names(casts: list[Path]) -> list[str]:
-    """NAME.cast -> NAME.html; a cast named index gets index-cast.html."""
-    return [f"{p.stem}-cast.html" if p.stem == "index" else f"{p.stem}.html" for p in casts]
+    """NAME.cast -> NAME.html. A name already taken (index.html, NAME.cast next to NAME.json)
+    gets the file's extension, then a number: NAME-json.html, index-cast.html, NAME-cast-2.html."""
+    taken, names = {"index.html"}, []
+    for path in casts:
+        name, kind, n = f"{path.stem}.html", path.suffix.lstrip("."), 2
+        if name in taken:
+            name = f"{path.stem}-{kind}.html"
+        while name in taken:
+            name, n = f"{path.stem}-{kind}-{n}.html", n + 1
+        taken.add(name)
+        names.append(name)
+    return names
 
 
 # --- rendering -------------------------------------------------------------------------
@@ -153,22 +216,31 @@ def fmt_time(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _npt(seconds: float) -> str:
-    minutes, secs = divmod(max(seconds, 0.0), 60)
-    return f"npt:{int(minutes)}:{secs:06.3f}"
-
-
 def poster_time(cast: CastPage) -> float:
-    """The end of the first chapter: its command and output are on screen. Without a second
-    marker, the end of the cast."""
-    return cast.chapters[1].time if len(cast.chapters) > 1 else cast.duration
+    """The last event the poster must show: the end of the first chapter (its command and
+    output are on screen), or the end of the cast when it has fewer than two markers."""
+    return cast.chapters[0].end if cast.chapters else cast.duration
+
+
+def poster_micros(last_event: float) -> int:
+    """The poster's time in whole microseconds, at least half of one after `last_event`:
+    the player draws a poster from the events strictly before its time, and its own sums
+    (in ms, doubles) may differ from ours in the last bits."""
+    return max(round(last_event * 1_000_000), 0) + 1
+
+
+def _npt(micros: int) -> str:
+    """npt:M:SS.ffffff, exact: whole numbers, no float rounding to move it back."""
+    minutes, rest = divmod(micros, 60_000_000)
+    secs, frac = divmod(rest, 1_000_000)
+    return f"npt:{minutes}:{secs:02d}.{frac:06d}"
 
 
 def player_options(cast: CastPage) -> dict[str, Any]:
     return {
         "fit": "width",
-        "idleTimeLimit": cast.idle_time_limit,
-        "poster": _npt(poster_time(cast)),
+        "idleTimeLimit": cast.idle_time_limit,  # null: the page makes it Infinity (no cap)
+        "poster": _npt(poster_micros(poster_time(cast))),
         "preload": True,
     }
 
@@ -208,6 +280,7 @@ def render_page(cast: CastPage) -> str:
         file=html.escape(cast.source.name),
         chapters=render_chapters(cast.chapters),
         cast_json=script_json(cast.text),
+        cast_is_v1="true" if cast.version == 1 else "false",
         options_json=script_json(player_options(cast)),
     )
 
@@ -288,10 +361,31 @@ def ensure_player(prefix: Path | None = None) -> Path:
 # --- the site --------------------------------------------------------------------------
 
 
-def build_site(casts_dir: Path, out: Path) -> SiteResult:
-    """Write OUT/index.html, OUT/NAME.html per cast, OUT/site.css and OUT/vendor/."""
+def build_site(
+    casts_dir: Path,
+    out: Path,
+    *,
+    idle_limit: float | None = None,
+    strict: bool = False,
+    report: Callable[[str], None] | None = None,
+) -> SiteResult:
+    """Write OUT/index.html, OUT/NAME.html per cast, OUT/site.css and OUT/vendor/.
+
+    A cast that cannot be read is passed to `report` (one line) and left out, unless
+    `strict`: then the first one stops the build (UnreadableCast, exit 2), nothing written."""
+    idle_limit = check_idle_limit(idle_limit)
     sources = find_casts(casts_dir)
-    casts = [read_cast_page(p, name) for p, name in zip(sources, page_names(sources), strict=True)]
+    casts, unreadable = [], []
+    for path, name in zip(sources, page_names(sources), strict=True):
+        try:
+            casts.append(read_cast_page(path, name, idle_limit))
+        except UnreadableCast as exc:
+            if strict:
+                raise
+            unreadable.append(str(exc))
+            (report or _to_stderr)(str(exc))
+    if not casts:
+        raise SiteError(f"{casts_dir}: not one of its casts can be read", 1)
     package = ensure_player()
     try:
         vendor = out / "vendor"
@@ -306,7 +400,11 @@ def build_site(casts_dir: Path, out: Path) -> SiteResult:
         _write(index, render_index(casts))
     except OSError as exc:
         raise SiteError(f"{out}: cannot write the site: {exc}", 1) from exc
-    return SiteResult(pages=[index, *pages], player_version=PLAYER_VERSION)
+    return SiteResult(pages=[index, *pages], player_version=PLAYER_VERSION, unreadable=unreadable)
+
+
+def _to_stderr(line: str) -> None:
+    print(f"stagecast: {line}", file=sys.stderr, flush=True)
 
 
 def _write(path: Path, text: str) -> None:
@@ -315,8 +413,17 @@ def _write(path: Path, text: str) -> None:
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    """CLI glue: one line naming the index; errors reach main() as SiteError."""
-    result = build_site(args.casts_dir, args.output)
+    """CLI glue: a line per unreadable cast (stderr), one naming the index; exit 1 when a cast
+    was left out. Other errors reach main() as SiteError."""
+    result = build_site(
+        args.casts_dir,
+        args.output,
+        idle_limit=args.idle_limit,
+        strict=args.strict,
+    )
     casts = len(result.pages) - 1
-    print(f"{result.index}: {_plural(casts, 'cast')} (asciinema-player {result.player_version})")
-    return 0
+    summary = f"{result.index}: {_plural(casts, 'cast')} (asciinema-player {result.player_version})"
+    if result.unreadable:
+        summary += f"; {_plural(len(result.unreadable), 'file')} left out (unreadable)"
+    print(summary)
+    return 1 if result.unreadable else 0
