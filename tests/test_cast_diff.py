@@ -155,7 +155,7 @@ def test_the_cast_writers_cast_and_a_file_read_the_same_way(tmp_path: Path) -> N
 def test_unreadable_casts_raise_a_one_line_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.cast"
     bad.write_text("not json\n")
-    with pytest.raises(CastReadError, match="bad.cast: not an asciicast v1/v2 file"):
+    with pytest.raises(CastReadError, match="bad.cast: not an asciicast v1, v2 or v3 file"):
         load_cast(bad)
     with pytest.raises(CastReadError):
         load_cast(tmp_path / "missing.cast")
@@ -256,7 +256,9 @@ def test_cli_diff_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bad.write_text("{}\n")
     done = run_cli("diff", str(good), str(bad))
     assert done.returncode == 2
-    assert done.stderr.strip() == f"{bad}: not an asciicast v1/v2 file"
+    assert done.stderr.strip() == (
+        f'{bad}: not an asciicast v1, v2 or v3 file: it is a JSON object with no "version" key'
+    )
     assert done.stdout == ""
     done = run_cli("diff", str(good), str(tmp_path / "missing.cast"))
     assert done.returncode == 2 and "missing.cast" in done.stderr
@@ -332,7 +334,8 @@ def test_rehearse_baseline_bad_input_runs_nothing(tmp_path: Path) -> None:
     done = run_cli("rehearse", str(scenario), "--baseline", str(tmp_path / "casts"))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"stagecast: {tmp_path / 'casts' / 's.cast'}: not an asciicast v1/v2 file"
+        f"stagecast: {tmp_path / 'casts' / 's.cast'}: not an asciicast v1, v2 or v3 file: "
+        "it looks like plain text, starting 'garbage'"
     ]
     assert not ran.exists()
 

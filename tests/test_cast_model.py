@@ -140,7 +140,7 @@ def test_typed_fields_ignore_values_of_the_wrong_type() -> None:
 @pytest.mark.parametrize(
     ("content", "detail", "header_ok"),
     [
-        ("hello\n", "not an asciicast v1/v2 file", False),
+        ("hello\n", "not an asciicast v1, v2 or v3 file", False),
         ('{"version": 2}\n[1, "o"\n', ":2: not an asciicast event (", True),
         ('{"version": 2}\n[1, "o"]\n', ":2: not an asciicast event: [time, code, data]", True),
         ('{"version": 1}', ": an asciicast v1 file without a stdout list", True),
@@ -154,7 +154,9 @@ def test_read_errors_say_one_line_and_where(
     path.write_text(content)
     with pytest.raises(CastReadError) as caught:
         load_cast(path)
-    assert str(caught.value) == f"{path}: not an asciicast v1/v2 file"
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not an asciicast v1, v2 or v3 file: ")
+    assert "\n" not in message
     assert caught.value.detail.startswith(str(path)) and detail in caught.value.detail
     assert caught.value.header_ok is header_ok and caught.value.exit_code == 2
 
@@ -162,7 +164,7 @@ def test_read_errors_say_one_line_and_where(
 def test_a_missing_file_and_undecodable_bytes(tmp_path: Path) -> None:
     with pytest.raises(CastReadError) as caught:
         load_cast(tmp_path / "none.cast")
-    assert caught.value.missing and "cannot read the file" in caught.value.detail
+    assert caught.value.missing and "cannot read it" in caught.value.detail
     binary = tmp_path / "bin.cast"
     binary.write_bytes(json.dumps(HEADER).encode() + b'\n[0.1, "o", "\xff"]\n')
     with pytest.raises(CastReadError) as caught:

@@ -105,7 +105,8 @@ def test_not_a_cast_is_one_line_and_exit_2(tmp_path: Path, content: str) -> None
     bad.write_text(content)
     proc = _cli(bad)
     assert proc.returncode == 2
-    assert proc.stderr == f"{bad}: not an asciicast v1/v2 file\n"
+    assert proc.stderr.startswith(f"{bad}: not an asciicast v1, v2 or v3 file: ")
+    assert proc.stderr.count("\n") == 1
     missing = _cli(tmp_path / "missing.cast")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
 

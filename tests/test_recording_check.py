@@ -159,7 +159,7 @@ def test_asciicast_v1_is_read_too(tmp_path: Path) -> None:
 def test_anything_else_is_not_an_asciicast(tmp_path: Path, content: str) -> None:
     path = tmp_path / "bad.cast"
     path.write_text(content)
-    with pytest.raises(CastError, match=r"bad\.cast: not an asciicast v1/v2 file$"):
+    with pytest.raises(CastError, match=r"bad\.cast: not an asciicast v1, v2 or v3 file: "):
         read_cast(path)
 
 
@@ -318,11 +318,15 @@ def test_cli_bad_recording_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bogus.write_text("hello\n")
     done = run_cli("check", str(scenario), "--against", str(bogus))
     assert done.returncode == 2
-    assert done.stderr == f"{bogus}: not an asciicast v1/v2 file\n"
+    assert done.stderr == (
+        f"{bogus}: not an asciicast v1, v2 or v3 file: it looks like plain text, starting 'hello'\n"
+    )
     assert done.stdout == ""
     missing = run_cli("check", str(scenario), "--against", str(tmp_path / "none.cast"))
     assert missing.returncode == 2
-    assert missing.stderr.startswith(f"{tmp_path / 'none.cast'}: not an asciicast v1/v2 file")
+    assert missing.stderr.startswith(
+        f"{tmp_path / 'none.cast'}: not an asciicast v1, v2 or v3 file"
+    )
 
 
 # -- the speaker's recordings, read in place ------------------------------------------------

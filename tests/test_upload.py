@@ -317,7 +317,7 @@ def test_not_a_cast(tmp_path: Path) -> None:
         upload(tmp_path / "missing.cast", force=True)
     junk = tmp_path / "junk.cast"
     junk.write_text("hello\n")
-    with pytest.raises(UploadError, match="not an asciicast v1/v2 file"):
+    with pytest.raises(UploadError, match="not an asciicast v1, v2 or v3 file"):
         upload(junk, force=True)
 
 

@@ -2,10 +2,12 @@
 
 Steps are the segments between markers (the output before the first marker is a step of its
 own, `(start)`), aligned by label with difflib, so added, removed and renamed steps line up.
-Each segment is rendered on a fresh pyte screen as wide as its cast and tall enough that
-nothing scrolls away, then compared as text: identical (`same`), identical once the masks
-replaced volatile values (`cosmetic`), or not (`changed`, with a unified diff of the masked
-text). Durations (marker to next marker) are compared separately and never count as a
+Each segment is played on a fresh pyte screen as wide as its cast and tall enough that
+nothing scrolls away (`recorder.cast.seen`): its text is what it left on screen, after
+whatever it showed and then took away (a cleared screen, a line redrawn in place, a TUI's
+frames on the alternate screen). The texts are compared: identical (`same`), identical once
+the masks replaced volatile values (`cosmetic`), or not (`changed`, with a unified diff of the
+masked text). Durations (marker to next marker) are compared separately and never count as a
 semantic change.
 
 The casts (`recorder.cast.model.Cast`) are cut into rendered segments by
@@ -234,7 +236,10 @@ def _compare(
     timing = timing_threshold is not None and abs(new.duration - old.duration) > timing_threshold
     if old.text == new.text:
         return StepDiff("same", old, new, timing_changed=timing)
-    old_masked, new_masked = apply_masks(old.text, masks), apply_masks(new.text, masks)
+    # Masked, a redrawn line that only differs in a masked value (a clock, a counter's
+    # latency) shows once: how many times a TUI redrew is not what it showed.
+    old_masked = old.view(lambda text: apply_masks(text, masks), once=True)
+    new_masked = new.view(lambda text: apply_masks(text, masks), once=True)
     if old_masked == new_masked:
         return StepDiff("cosmetic", old, new, timing_changed=timing)
     # Tables in hash order (OVN's rows, for one) list the same lines in another order.

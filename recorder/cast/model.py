@@ -2,7 +2,8 @@
 between them. `recorder.cast.reader.load_cast` makes one from a file, and
 `recorder.cast.writer.CastRecording.to_cast` from a cast being recorded.
 
-Events keep their absolute times, as recorded (a v1 cast's delays are added up when read).
+Events keep their absolute times, as recorded (a v1 cast's delays and a v3 cast's intervals
+are added up when read).
 `header` is the header exactly as written (a v1 cast: its object without `stdout`), so the
 leak scan sees every value; the typed fields below read from it and are None when a value is
 missing or of the wrong type.
@@ -16,7 +17,9 @@ from typing import Any
 
 from .provenance import Provenance
 
-Event = tuple[float, str, str]  # (seconds since the start, code: "o", "i", "m", "r", data)
+# (seconds since the start, code, data); code: "o" output, "i" input, "m" marker, "r" resize
+# ("COLSxROWS"), "x" exit status (v3)
+Event = tuple[float, str, str]
 
 
 @dataclass(frozen=True)
@@ -72,24 +75,35 @@ def _whole(value: Any) -> int | None:
 @dataclass(frozen=True)
 class Cast:
     path: str  # where it was read from; a description ("rehearsal of x.yaml") when not a file
-    version: int  # 1 or 2
+    version: int  # 1, 2 or 3
     header: dict[str, Any]  # as written: every key, raw values
     events: list[Event] = field(default_factory=list)
 
-    # -- the header's fields (asciicast v1 and v2) ------------------------------------------
+    # -- the header's fields (asciicast v1, v2 and v3) --------------------------------------
+
+    @property
+    def term(self) -> dict[str, Any]:
+        """v3's `term` object (size, type, theme); {} for v1/v2, which keep those at the top."""
+        term = self.header.get("term") if self.version == 3 else None
+        return term if isinstance(term, dict) else {}
 
     @property
     def width(self) -> int | None:
-        return _whole(self.header.get("width"))
+        return _whole(self.term.get("cols") if self.version == 3 else self.header.get("width"))
 
     @property
     def height(self) -> int | None:
-        return _whole(self.header.get("height"))
+        return _whole(self.term.get("rows") if self.version == 3 else self.header.get("height"))
+
+    @property
+    def term_type(self) -> str | None:
+        """TERM as recorded: v3's `term.type`, else the env's TERM."""
+        return _text(self.term.get("type")) or self.env.get("TERM")
 
     @property
     def idle_time_limit(self) -> float | None:
-        """v2 only (asciicast v1 has no such field), and only a positive number."""
-        return _positive(self.header.get("idle_time_limit")) if self.version == 2 else None
+        """v2 and v3 (asciicast v1 has no such field), and only a positive number."""
+        return _positive(self.header.get("idle_time_limit")) if self.version >= 2 else None
 
     @property
     def title(self) -> str | None:
@@ -112,8 +126,14 @@ class Cast:
 
     @property
     def theme(self) -> dict[str, Any] | None:
-        theme = self.header.get("theme")
+        theme = self.term.get("theme") if self.version == 3 else self.header.get("theme")
         return theme if isinstance(theme, dict) else None
+
+    @property
+    def exit_status(self) -> str | None:
+        """v3's `x` event: how the recorded session ended; None when it does not say."""
+        ends = [data for _, code, data in self.events if code == "x"]
+        return ends[-1] if ends else None
 
     @cached_property
     def provenance(self) -> Provenance | None:

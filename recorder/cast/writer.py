@@ -1,4 +1,10 @@
-"""asciicast v2 through the asciinema library, with labelled markers and atomic publishing.
+"""Writing casts: asciicast v2 through the asciinema library (with labelled markers), or v3
+by its published spec (asciinema's Python library stops at v2; 3.x is written in Rust), and
+atomic publishing.
+
+v2 is the default: every player reads it. v3 is what asciinema 3.x records, for speakers whose
+other recordings are v3: the terminal's size and type in a `term` object, each event timed
+from the one before.
 
 A verified cast replaces the old one only by rename(2) of a complete, fsynced temp file
 in the same directory, so a crash, SIGKILL or Ctrl-C never leaves a half-written cast.
@@ -7,16 +13,20 @@ in the same directory, so a crash, SIGKILL or Ctrl-C never leaves a half-written
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TextIO
 
 from asciinema.asciicast import v2
 
 from . import model
+
+CastFormat = Literal[2, 3]
+CAST_FORMATS: dict[str, CastFormat] = {"v2": 2, "v3": 3}
 
 
 class LabelledWriter(v2.writer):
@@ -43,6 +53,7 @@ class CastRecording:
     rows: int
     metadata: dict[str, Any] = field(default_factory=dict)
     events: list[CastEvent] = field(default_factory=list)
+    version: CastFormat = 2
 
     def output(self, t: float, data: str) -> None:
         if data:
@@ -52,18 +63,37 @@ class CastRecording:
         self.events.append(CastEvent(t, "m", label))
 
     def header(self) -> dict[str, Any]:
-        """The header `_write` writes, built as asciinema's v2 writer builds it."""
-        return v2.build_header(self.cols, self.rows, self.metadata)
+        """The header `_write` writes: v2 as asciinema's v2 writer builds it; v3 with the
+        size, TERM and theme in `term`, as asciinema 3.x writes them."""
+        if self.version == 2:
+            return v2.build_header(self.cols, self.rows, self.metadata)
+        meta = dict(self.metadata)
+        term: dict[str, Any] = {"cols": self.cols, "rows": self.rows}
+        env = meta.get("env")
+        if isinstance(env, dict) and isinstance(env.get("TERM"), str):
+            term["type"] = env["TERM"]
+        if "theme" in meta:
+            term["theme"] = meta.pop("theme")
+        return {"version": 3, "term": term, **meta}
+
+    def timed(self) -> list[CastEvent]:
+        return sorted(self.events, key=lambda e: e.t)
 
     def to_cast(self, path: str = "") -> model.Cast:
         """The cast as it would be read back from the file: events in file (time) order."""
-        events = [(e.t, e.code, e.data) for e in sorted(self.events, key=lambda e: e.t)]
-        return model.Cast(path, 2, self.header(), events)
+        events = [(e.t, e.code, e.data) for e in self.timed()]
+        return model.Cast(path, self.version, self.header(), events)
 
 
 def _write(cast: CastRecording, path: str) -> None:
+    if cast.version == 3:
+        with open(path, "w", encoding="utf-8") as f:
+            _write_v3(cast, f)
+            f.flush()
+            os.fsync(f.fileno())
+        return
     with LabelledWriter(path, metadata=cast.metadata, width=cast.cols, height=cast.rows) as w:
-        for event in sorted(cast.events, key=lambda e: e.t):
+        for event in cast.timed():
             if event.code == "m":
                 w.write_marker(event.t, event.data)
             else:
@@ -71,6 +101,20 @@ def _write(cast: CastRecording, path: str) -> None:
         assert w.file is not None
         w.file.flush()
         os.fsync(w.file.fileno())
+
+
+def _write_v3(cast: CastRecording, f: TextIO) -> None:
+    """asciicast v3: the header line, then `[interval, code, data]` per event. Intervals are
+    taken between times rounded to the microsecond, so that adding them up on reading gives
+    back every time to within a microsecond, however long the cast."""
+    f.write(json.dumps(cast.header(), ensure_ascii=False) + "\n")
+    previous = 0
+    for event in cast.timed():
+        micros = max(round(event.t * 1_000_000), previous)
+        interval = (micros - previous) / 1_000_000
+        previous = micros
+        f.write(json.dumps([round(interval, 6), event.code, event.data], ensure_ascii=False))
+        f.write("\n")
 
 
 @contextlib.contextmanager
