@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, scenario_text
-from recorder.cast.diff import builtin_masks, diff_casts
+from recorder.cast.diff import builtin_masks, diff_casts, ordered_steps
 from recorder.cast.reader import CastReadError, load_cast
 from recorder.cast.segments import START, render, segments
 from recorder.run.record import record
@@ -380,6 +380,22 @@ def test_the_same_lines_in_another_order_are_cosmetic() -> None:
     assert (step.status, step.reordered) == ("cosmetic", True)
     changed = Segment(1, "show", "switch b\n  port y\nswitch a\n  port z", 1.0)
     assert _compare(old, changed, [], None).status == "changed"
+
+
+def test_a_step_whose_order_matters_opts_out_of_reordered_is_cosmetic(tmp_path: Path) -> None:
+    lines = ["1 first", "2 second", "3 third"]
+    old = write_cast(tmp_path / "old.cast", [("ls -t", 1.0, "\n".join(lines))])
+    new = write_cast(tmp_path / "new.cast", [("ls -t", 1.0, "\n".join(reversed(lines)))])
+    loose = tmp_path / "loose.yaml"
+    loose.write_text(scenario_text("steps:\n  - run: ls -t\n"))
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(scenario_text("steps:\n  - run: ls -t\n    order_matters: true\n"))
+    assert run_cli("diff", str(old), str(new), "--scenario", str(loose)).returncode == 0
+    done = run_cli("diff", str(old), str(new), "--scenario", str(strict))
+    assert done.returncode == 1 and "changed" in done.stdout
+    ordered = ordered_steps(load_scenario(strict))
+    assert ordered == {"ls -t"}
+    assert diff_casts(load_cast(old), load_cast(new), ordered=ordered).semantic
 
 
 # -- rehearse --baseline in JUnit ----------------------------------------------------------

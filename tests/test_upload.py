@@ -113,11 +113,17 @@ def _handler(server: FakeAsciinemaServer) -> type[BaseHTTPRequestHandler]:
 
 
 def _looks_like_asciicast(data: bytes) -> bool:
-    try:
-        header = json.loads(data.split(b"\n", 1)[0])
-    except ValueError:
-        return False
-    return isinstance(header, dict) and {"version", "width", "height"} <= header.keys()
+    """As asciinema-server takes them: v1 (one JSON document), v2 or v3 (a header line)."""
+    for text in (data.split(b"\n", 1)[0], data):
+        try:
+            header = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(header, dict) and header.get("version") in (1, 2):
+            return {"width", "height"} <= header.keys()
+        if isinstance(header, dict) and header.get("version") == 3:
+            return isinstance(header.get("term"), dict)
+    return False
 
 
 @pytest.fixture

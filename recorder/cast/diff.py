@@ -65,6 +65,12 @@ def scenario_masks(loaded: LoadedScenario) -> Masks:
     return [folder_mask(loaded.path.parent), *chosen]
 
 
+def ordered_steps(loaded: LoadedScenario) -> frozenset[str]:
+    """The labels of the steps that set `order_matters`: for them, reordered lines change."""
+    steps = [*loaded.scenario.setup, *loaded.scenario.steps, *loaded.scenario.teardown]
+    return frozenset(step.label() for step in steps if step.order_matters)
+
+
 def folder_mask(folder: Path) -> tuple[str, re.Pattern[str]]:
     """Any absolute path that ends in `folder`'s name, up to that name."""
     name = re.escape(folder.resolve().name)
@@ -165,11 +171,13 @@ def diff_casts(
     new: Cast,
     masks: Masks | None = None,
     timing_threshold: float | None = 2.0,
+    ordered: frozenset[str] = frozenset(),
 ) -> CastDiff:
     """Step-by-step comparison of two casts (see the module docstring).
 
     `masks` defaults to every built-in mask; pass [] for none. `timing_threshold` None ignores
-    timing (a rehearsal types instantly)."""
+    timing (a rehearsal types instantly). `ordered`: labels of the steps whose reordered
+    lines are a change (`order_matters`, see `ordered_steps`)."""
     masks = builtin_masks() if masks is None else masks
     result = CastDiff(
         old_path=old.path,
@@ -178,7 +186,7 @@ def diff_casts(
         masks=[name for name, _ in masks],
     )
     for a, b in align(segments(old), segments(new)):
-        result.steps.append(_compare(a, b, masks, timing_threshold))
+        result.steps.append(_compare(a, b, masks, timing_threshold, ordered))
     return result
 
 
@@ -229,7 +237,11 @@ def _pair_by_text(
 
 
 def _compare(
-    old: Segment | None, new: Segment | None, masks: Masks, timing_threshold: float | None
+    old: Segment | None,
+    new: Segment | None,
+    masks: Masks,
+    timing_threshold: float | None,
+    ordered: frozenset[str] = frozenset(),
 ) -> StepDiff:
     if old is None or new is None:
         return StepDiff("added" if old is None else "removed", old, new)
@@ -243,7 +255,8 @@ def _compare(
     if old_masked == new_masked:
         return StepDiff("cosmetic", old, new, timing_changed=timing)
     # Tables in hash order (OVN's rows, for one) list the same lines in another order.
-    if sorted(old_masked.splitlines()) == sorted(new_masked.splitlines()):
+    reorder_ok = old.label not in ordered and new.label not in ordered
+    if reorder_ok and sorted(old_masked.splitlines()) == sorted(new_masked.splitlines()):
         return StepDiff("cosmetic", old, new, timing_changed=timing, reordered=True)
     lines = difflib.unified_diff(
         old_masked.splitlines(),

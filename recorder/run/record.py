@@ -18,6 +18,7 @@ from recorder.cast.provenance import (
     tool_version,
 )
 from recorder.cast.writer import (
+    CastFormat,
     CastRecording,
     failed_paths,
     publish_atomically,
@@ -51,11 +52,13 @@ def record(
     *,
     cps: float | None = None,
     keep_cluster: bool = False,
+    cast_format: CastFormat = 2,
 ) -> ScenarioResult:
     """Record `loaded`; `cps` overrides the scenario's typing speed (the think pause too)."""
     target = output or default_cast_path(loaded)
     started_at = int(time.time())
     runner = Runner(loaded, "record", reporter, cps=cps, keep_cluster=keep_cluster)
+    runner.cast.version = cast_format
     result = runner.run()
     if result.stopped and result.error is None:
         # Every step that ran passed, but the story is cut short: not a cast to publish.
@@ -141,8 +144,31 @@ def _remove(path: Path) -> bool:
     return True
 
 
+def save_rehearsal_cast(
+    loaded: LoadedScenario, result: ScenarioResult, runner: Runner, directory: Path
+) -> None:
+    """`rehearse --cast-dir`: the rehearsal's own cast, for CI's artifacts. It is never
+    verified (typed at full speed, not the cast a talk shows), and the leak scan keeps a
+    leaking one off disk as it does for `record`."""
+    target = directory / default_cast_path(loaded).name
+    cast = runner.cast
+    cast.metadata = _metadata(loaded, result, runner, int(time.time()), verified=False)
+    leaks = cast_leaks(cast, runner.redactor.secrets)
+    if leaks:
+        result.failed_cast_withheld = f"no rehearsal cast written: the leak scan found {leaks[0]}"
+        return
+    remove_stale_temps(target)
+    publish_atomically(cast, target)
+    result.rehearsal_cast_path = target
+
+
 def _metadata(
-    loaded: LoadedScenario, result: ScenarioResult, runner: Runner, started_at: int
+    loaded: LoadedScenario,
+    result: ScenarioResult,
+    runner: Runner,
+    started_at: int,
+    *,
+    verified: bool = True,
 ) -> dict[str, object]:
     clean = runner.redactor.clean_text
     scenario = loaded.scenario
@@ -152,7 +178,7 @@ def _metadata(
         "title": clean(scenario.title),
         "env": dict(CAST_ENV),
         Provenance.KEY: Provenance(
-            verified=result.passed,
+            verified=verified and result.passed,
             scenario=loaded.path.name,
             scenario_sha256=loaded.sha256,
             version=stagecast_version(),

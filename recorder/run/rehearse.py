@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recorder.cast.diff import CastDiff, StepDiff, diff_casts, scenario_masks
+from recorder.cast.diff import CastDiff, StepDiff, diff_casts, ordered_steps, scenario_masks
 from recorder.cast.model import Cast
 from recorder.cast.reader import load_cast
 from recorder.cast.segments import RenderedSegment as Segment
-from recorder.cast.writer import CastRecording
+from recorder.cast.writer import CastFormat, CastRecording
 from recorder.scenario.loader import LoadedScenario
 
 from .progress import Reporter
-from .record import default_cast_path
+from .record import default_cast_path, save_rehearsal_cast
 from .rehearsal_stats import RepeatStats, typing_time
 from .results import Drift, ScenarioResult
 from .runner import Runner
@@ -97,7 +97,9 @@ def check_baseline(
         return BaselineCheck(baseline.path, "not compared")
     rehearsal = cast.to_cast(f"rehearsal of {loaded.path}")
     masks = scenario_masks(loaded)
-    diff = diff_casts(baseline.cast, rehearsal, masks, timing_threshold=None)
+    diff = diff_casts(
+        baseline.cast, rehearsal, masks, timing_threshold=None, ordered=ordered_steps(loaded)
+    )
     check = BaselineCheck(baseline.path, "differs" if diff.semantic else "equivalent", diff)
     if diff.semantic:
         result.error = check.note()  # the summary line's one-line reason; the run fails
@@ -182,9 +184,15 @@ def rehearse_once(
     *,
     keep_cluster: bool = False,
     baseline: Baseline | None = None,
+    cast_dir: Path | None = None,
+    cast_format: CastFormat = 2,
 ) -> Rehearsal:
+    """One rehearsal; with `cast_dir`, its cast is saved there (unverified) as `cast_format`."""
     runner = Runner(loaded, "rehearse", reporter, keep_cluster=keep_cluster)
+    runner.cast.version = cast_format
     result = runner.run()
+    if cast_dir is not None and not result.interrupted:
+        save_rehearsal_cast(loaded, result, runner, cast_dir)
     check = check_baseline(loaded, result, runner.cast, baseline) if baseline else None
     return Rehearsal(result, runner.cast, check)
 

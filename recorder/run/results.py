@@ -70,7 +70,8 @@ class ScenarioResult:
     duration: float = 0.0
     error: str | None = None  # a failure outside any step's checks
     interrupted: bool = False
-    cast_path: Path | None = None
+    cast_path: Path | None = None  # the verified cast `record` published
+    rehearsal_cast_path: Path | None = None  # `rehearse --cast-dir`: never a verified cast
     failed_cast_path: Path | None = None
     # Why no failed cast was written (the leak scan found something in it), in one line.
     failed_cast_withheld: str | None = None
@@ -110,6 +111,7 @@ class ScenarioResult:
             "error": self.error,
             "interrupted": self.interrupted,
             "cast": str(self.cast_path) if self.cast_path else None,
+            "rehearsal_cast": (str(self.rehearsal_cast_path) if self.rehearsal_cast_path else None),
             "failed_cast": str(self.failed_cast_path) if self.failed_cast_path else None,
             "failed_cast_withheld": self.failed_cast_withheld,
             "report": str(self.report_path) if self.report_path else None,

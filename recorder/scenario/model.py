@@ -190,6 +190,11 @@ class Step(Strict):
         description="profile name: why this step cannot run there (`--profile`); the step is "
         "reported as not run, and the cast says so instead of faking it",
     )
+    order_matters: bool = Field(
+        False,
+        description="Drift diffs: the same lines in another order are a change, not cosmetic "
+        "(by default they are cosmetic, since tables in hash order reorder between runs)",
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> Step:
