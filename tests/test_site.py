@@ -635,11 +635,19 @@ def _casts_with_one_bad_file(casts: Path) -> dict[str, tuple[float, str, list[st
     # idle_time_limit 0: stagecast takes no limit, and so must the player (not "cut every gap").
     zero = [[1.0, "o", "$ sleep 3\r\n"], [4.0, "o", "zero: the end"]]
     write_events(casts / "zero-limit.cast", zero, title="Zero", idle_time_limit=0)
+    # asciicast v3 (asciinema 3.x): intervals, a comment, the exit event.
+    (casts / "modern.cast").write_text(
+        '{"version": 3, "term": {"cols": 40, "rows": 6, "type": "xterm-256color"}}\n'
+        "# asciinema 3.x\n"
+        '[0.5, "o", "$ echo v3\\r\\n"]\n[1.25, "o", "v3\\r\\n"]\n'
+        '[1.0, "o", "modern: the end"]\n[0.5, "x", "0"]\n'
+    )
     (casts / "broken.cast").write_text('{"version": 2, "width": 40, "height": 6}\n[1.0, "o"\n')
     (casts / "package.json").write_text('{"name": "not-a-cast"}\n')
     return {
         "chapters.html": (4.5, "one done", ["$ one", "one done", "two done", "chapters: the end"]),
         "legacy.html": (1.73466, "v1!", ["$ cat old", "old", "v1!"]),
+        "modern.html": (3.25, "modern: the end", ["$ echo v3", "v3", "modern: the end"]),
         "plain.html": (6.2344, "plain: the end", ["$ echo hi", "hi", "plain: the end"]),
         "zero-limit.html": (4.0, "zero: the end", ["$ sleep 3", "zero: the end"]),
     }
