@@ -149,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     live.add_argument("--socket", type=Path, help="the presenter channel's unix socket")
     live.add_argument(
+        "--save-cast",
+        type=Path,
+        metavar="PATH",
+        help="record the show as the audience saw it (fallbacks marked) to PATH, for the "
+        "archive: written however the show ends; not a verified cast",
+    )
+    live.add_argument(
         "--keep-cluster",
         action="store_true",
         help="leave the scenario's kind cluster running afterwards",

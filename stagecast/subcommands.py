@@ -323,6 +323,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         presenter_view=args.presenter_view,
         socket=args.socket,
         keep_cluster=args.keep_cluster,
+        save_cast=args.save_cast,
     )
     outcome = run_show(loaded, settings)
     result = outcome.result
@@ -330,9 +331,15 @@ def cmd_live(args: argparse.Namespace) -> int:
         line = summary_line(result)
         if outcome.fallbacks:
             line += f"; {outcome.fallbacks} step(s) played from the verified cast"
+        if outcome.saved:
+            line += f"; the show's recording: {outcome.saved}"
         print(line, file=sys.stderr)
+    if outcome.archive_problem:  # the show is over: this may be said on its terminal
+        print(f"stagecast: {outcome.archive_problem}", file=sys.stderr)
     if result.interrupted:
         return EXIT_INTERRUPTED
+    if args.save_cast is not None and outcome.saved is None:
+        return EXIT_FAILED  # the archive the presenter asked for is lost
     return EXIT_OK if result.passed and not outcome.fallbacks else EXIT_FAILED
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +20,11 @@ import pyte
 import pytest
 
 from conftest import ROOT, run_cli
+from player.live.live_runner import LiveRunner
+from player.live.show import ShowSettings, run_show
+from recorder.cast.model import Cast
+from recorder.cast.reader import load_cast
+from recorder.scenario.loader import load_scenario
 
 SCENARIO = """\
 title: live demo
@@ -294,10 +300,11 @@ def test_the_presenter_view_receives_the_events(show: Path, stage: list[Stage]) 
     live = Stage(show, "--reveal", "1", mode="broken")
     stage.append(live)
     live.pump(0.5)
-    seen: list[dict] = []
     events = _events(live.socket)
-    hello = next(events)
-    assert hello["event"] == "hello"
+    first = next(events)  # "hello", or "now" with it when the show was quicker than we were
+    hello = first["hello"] if first["event"] == "now" else first
+    seen: list[dict] = [first]
+    assert first["event"] in ("hello", "now") and hello["title"] == "live demo"
     labels = [s["label"] for s in hello["steps"]]
     assert labels[:2] == ["make a file", 'test "$MODE" != broken && echo all good']
     assert hello["steps"][3]["pause"] == "explain the end"
@@ -317,8 +324,9 @@ def test_the_presenter_view_receives_the_events(show: Path, stage: list[Stage]) 
         if event["event"] == "finished":
             break
     assert live.finish() == 1
-    kinds = [e["event"] for e in seen]
-    assert kinds.count("step") >= 4
+    started = {e["index"] for e in seen if e["event"] == "step"}
+    started |= {e["current"] for e in seen if e["event"] == "now"}
+    assert {0, 1, 2, 3} <= started
     checks = {e["index"]: e for e in seen if e["event"] == "check"}
     assert checks[0]["status"] == "passed"
     assert checks[1]["status"] == "failed"
@@ -438,6 +446,57 @@ def test_stagecast_notes_follows_the_show(show: Path, stage: list[Stage]) -> Non
     assert "finished" in out.lower()
 
 
+def test_a_view_attached_mid_show_is_up_to_date_at_once(show: Path, stage: list[Stage]) -> None:
+    live = start(stage, show, mode="broken")
+    live.keys("\t")
+    live.wait_screen("hello\ndemo$")
+    live.keys("\t")  # fails live, then plays from the verified cast
+    live.wait_screen("\nall good\ndemo$")
+    live.pump(1.5)  # step 3 waits for the presenter's keys: no event for a while
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(str(live.socket))
+        client.settimeout(5)
+        now = json.loads(client.makefile("r").readline())  # the first line says it all
+    assert now["event"] == "now"
+    assert now["hello"]["title"] == "live demo" and len(now["hello"]["steps"]) == 5
+    assert (now["current"], now["state"]) == (2, "typing")
+    assert [(c["index"], c["status"]) for c in now["checks"]] == [(0, "passed"), (1, "failed")]
+    assert [f["index"] for f in now["fallbacks"]] == [1]
+    assert now["finished"] is None
+    # The show's clock as it is now, not as it was at the last event (step 3's start).
+    assert now["elapsed"] >= now["step_started"] + 1.2
+    notes = subprocess.Popen(
+        [sys.executable, "-m", "stagecast", "notes", "--socket", str(live.socket)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        live.pump(1.0)
+        live.keys("\t")
+        live.wait_screen("\nwoke up\ndemo$")
+        live.keys(" \t")
+        live.wait_screen("the end")
+        assert live.finish() == 1
+        out, err = notes.communicate(timeout=30)
+    finally:
+        notes.kill()
+    assert notes.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("now: live demo (") and ", 4 steps, elapsed 0:0" in lines[0]
+    assert lines[1:5] == [
+        "  done 1/4 make a file: ✓ passed",
+        '  done 2/4 test "$MODE" != broken && echo all good: ✗ failed: '
+        "expected exit code 0, got 1; expected output to contain 'all good', it does not",
+        '  fallback 2/4 test "$MODE" != broken && echo all good: '
+        "expected exit code 0, got 1; expected output to contain 'all good', it does not",
+        '  at 3/4 sleep "$NAP"; echo woke up: typing',
+    ]
+    assert lines[-1].startswith("finished: failed, 1 fallbacks")
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (apt-get install tmux)")
 def test_presenter_view_opens_in_a_tmux_pane(show: Path, tmp_path: Path) -> None:
     server = f"stagecast-live-{os.getpid()}"
@@ -515,3 +574,206 @@ def test_the_shell_follows_the_audience_terminal_size(show: Path, stage: list[St
     live.wait_screen("\n30 100\n")
     live.keys(CTRL["D"] + CTRL["Q"])
     assert live.finish() == 130
+
+
+# -- --save-cast: the show as the audience saw it, for the archive ---------------------------
+
+STEP_2 = 'test "$MODE" != broken && echo all good'
+
+
+def _live_auto(show: Path, *args: str, mode: str = "ok") -> subprocess.CompletedProcess[str]:
+    return run_cli(
+        "live",
+        "--auto",
+        "--cps",
+        "200",
+        "--cast",
+        str(show / "demo.cast"),
+        "--socket",
+        str(show / f"sock-{time.monotonic_ns()}" / "live.sock"),
+        *args,
+        str(show / "demo.yaml"),
+        env={"DEMO_MODE": mode, "DEMO_NAP": "0"},
+    )
+
+
+def _output(cast: Cast) -> str:
+    return "".join(data for _, code, data in cast.events if code == "o")
+
+
+def _no_temp_files(folder: Path) -> bool:
+    return not list(folder.glob(".*.tmp"))
+
+
+def test_save_cast_records_what_the_audience_saw_with_the_fallback_marked(
+    show: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "archive" / "talk.cast"
+    done = _live_auto(show, "--save-cast", str(target), mode="broken")
+    assert done.returncode == 1, done.stderr
+    assert f"the show's recording: {target}" in done.stderr
+    cast = load_cast(target)
+    # Everything the audience saw, nothing else (run_cli reads with universal newlines).
+    assert _output(cast).replace("\r\n", "\n").replace("\r", "\n") == done.stdout
+    assert [m.label for m in cast.markers] == [
+        "make a file",
+        STEP_2,
+        f"fallback: {STEP_2}",  # the segment played from the verified cast starts here
+        'sleep "$NAP"; echo woke up',
+        "echo the end",
+    ]
+    fallback = next(seg for seg in cast.segments if seg.label == f"fallback: {STEP_2}")
+    assert "all good" in fallback.output  # the recorded run, in place of the failed one
+    provenance = cast.provenance
+    assert provenance is not None and not provenance.verified and not cast.verified
+    live = provenance.live
+    assert live is not None
+    assert (live.mode, live.completed, live.ended) == ("auto", True, "the end of the scenario")
+    assert [(p.index, p.marker) for p in live.played_back] == [(1, STEP_2)]
+    assert "expected exit code 0, got 1" in live.played_back[0].reason
+    assert live.safety_net == str(show / "demo.cast")
+    header = cast.header["stagecast"]
+    assert header["live"]["recording"] == "live show" and header["verified"] is False
+    statuses = {(s.phase, s.index): s.status for s in provenance.steps}
+    assert statuses[("steps", 1)] == "failed" and statuses[("steps", 0)] == "passed"
+    assert cast.title == "live demo (live show)"
+    assert _no_temp_files(target.parent)
+
+
+def test_save_cast_marks_each_step_played_from_the_recording_after_fallback_rest(
+    show: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "talk.cast"
+    done = _live_auto(show, "--save-cast", str(target), "--fallback-rest", mode="broken")
+    assert done.returncode == 1, done.stderr
+    cast = load_cast(target)
+    later = ['sleep "$NAP"; echo woke up', "echo the end"]
+    assert [m.label for m in cast.markers] == [
+        "make a file",
+        STEP_2,
+        f"fallback: {STEP_2}",
+        *(marker for label in later for marker in (label, f"fallback: {label}")),
+    ]
+    assert cast.provenance is not None and cast.provenance.live is not None
+    played = cast.provenance.live.played_back
+    assert [(p.index, p.marker) for p in played] == [(1, STEP_2), (2, later[0]), (3, later[1])]
+    assert {p.reason for p in played[1:]} == {"the rest of the show played from the verified cast"}
+    assert cast.provenance.live.completed and not cast.verified
+
+
+def test_save_cast_of_a_clean_show_is_verified_but_never_a_safety_net(
+    show: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "talk.cast"
+    done = _live_auto(show, "--save-cast", str(target))
+    assert done.returncode == 0, done.stderr
+    cast = load_cast(target)
+    assert cast.verified  # every step passed live...
+    assert cast.provenance is not None and cast.provenance.live is not None
+    assert not any(m.label.startswith("fallback: ") for m in cast.markers)
+    again = _live_auto(show, "--save-cast", str(target))  # an earlier recording: replaced
+    assert again.returncode == 0, again.stderr
+    # ...but it is the archive of a show, so the safety net will not take it.
+    refused = run_cli(
+        "live", "--auto", "--cast", str(target), str(show / "demo.yaml"),
+        env={"DEMO_MODE": "ok", "DEMO_NAP": "0"},
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "recording of a live show" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_save_cast_after_ctrl_q_is_written_as_it_ended(
+    show: Path, stage: list[Stage], tmp_path: Path
+) -> None:
+    target = tmp_path / "talk.cast"
+    live = start(stage, show, "--save-cast", str(target))
+    live.keys("\t")
+    live.wait_screen("hello\ndemo$")
+    live.keys(CTRL["Q"])
+    assert live.finish() == 130
+    cast = load_cast(target)
+    assert [m.label for m in cast.markers] == ["make a file", STEP_2]
+    assert "hello" in _output(cast)
+    provenance = cast.provenance
+    assert provenance is not None and provenance.live is not None
+    assert (provenance.live.completed, provenance.live.ended) == (False, "Ctrl-Q")
+    assert not provenance.verified
+    assert _no_temp_files(tmp_path)
+
+
+def test_save_cast_after_a_crash_is_written_as_it_ended(
+    show: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DEMO_MODE", "ok")
+    monkeypatch.setenv("DEMO_NAP", "0")
+    target = tmp_path / "talk.cast"
+    real_step = LiveRunner.run_step
+
+    def crash_after_step_2(runner: LiveRunner, step: object, result: object) -> None:
+        real_step(runner, step, result)  # type: ignore[arg-type]
+        if getattr(result, "phase", "") == "steps" and getattr(result, "index", -1) == 1:
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(LiveRunner, "run_step", crash_after_step_2)
+    settings = ShowSettings(
+        cast=show / "demo.cast",
+        auto=True,
+        cps=200,
+        socket=tmp_path / "sock" / "live.sock",
+        save_cast=target,
+    )
+    with pytest.raises(RuntimeError, match="boom"):
+        run_show(load_scenario(show / "demo.yaml"), settings)
+    shown = capfd.readouterr().out
+    cast = load_cast(target)
+    assert _output(cast) == shown and "all good" in shown
+    assert [m.label for m in cast.markers] == ["make a file", STEP_2]
+    provenance = cast.provenance
+    assert provenance is not None and provenance.live is not None
+    assert provenance.live.completed is False
+    assert provenance.live.ended == "crashed: RuntimeError: boom"
+    assert not provenance.verified
+    statuses = {(s.phase, s.index): s.status for s in provenance.steps}
+    assert statuses[("steps", 1)] == "passed" and statuses[("steps", 2)] == "skipped"
+    assert _no_temp_files(tmp_path)
+
+
+def test_save_cast_is_whole_or_untouched_when_the_show_is_killed(
+    show: Path, stage: list[Stage], tmp_path: Path
+) -> None:
+    target = tmp_path / "talk.cast"
+    live = start(stage, show, "--save-cast", str(target))
+    live.keys("\t")
+    live.wait_screen("hello\ndemo$")
+    live.child.kill(signal.SIGTERM)  # handled like Ctrl-C: teardown, then the recording
+    assert live.finish() == 130
+    first = target.read_bytes()
+    provenance = load_cast(target).provenance
+    assert provenance is not None and provenance.live is not None
+    assert provenance.live.ended == "interrupted (Ctrl-C or SIGTERM)"
+    live = start(stage, show, "--save-cast", str(target))
+    live.keys("\t")
+    live.wait_screen("hello\ndemo$")
+    live.child.kill(signal.SIGKILL)  # nothing can run now: the earlier recording stays whole
+    live.child.close(force=True)
+    assert live.child.signalstatus == signal.SIGKILL
+    assert target.read_bytes() == first
+
+
+@pytest.mark.parametrize("case", ["directory", "safety net", "scenario", "verified cast"])
+def test_save_cast_refuses_a_path_it_must_not_write(show: Path, tmp_path: Path, case: str) -> None:
+    shutil.copy(show / "demo.cast", tmp_path / "verified.cast")
+    target = {
+        "directory": tmp_path,
+        "safety net": show / "demo.cast",
+        "scenario": show / "demo.yaml",
+        "verified cast": tmp_path / "verified.cast",
+    }[case]
+    before = target.read_bytes() if target.is_file() else None
+    done = _live_auto(show, "--save-cast", str(target))
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "--save-cast" in done.stderr
+    assert done.stdout == ""  # refused before anything ran
+    if before is not None:
+        assert target.read_bytes() == before

@@ -185,7 +185,7 @@ def test_stale_socket_file_is_replaced(sock_path: Path) -> None:
     with PresenterChannel(sock_path) as chan:
         chan.send({"event": "note", "text": "hi"})
         with connect(sock_path) as client, client.makefile("rb") as stream:
-            assert read_lines(stream, 1)[0]["text"] == "hi"
+            assert read_lines(stream, 1)[0]["notes"] == ["hi"]
 
 
 def test_a_regular_file_at_the_socket_path_is_not_removed(sock_path: Path) -> None:
@@ -199,28 +199,100 @@ def test_a_regular_file_at_the_socket_path_is_not_removed(sock_path: Path) -> No
 # -- events ---------------------------------------------------------------------------------
 
 
-def test_late_client_gets_past_events_replayed_in_order_then_live_ones(
-    channel: PresenterChannel,
-) -> None:
-    for n in range(3):
-        channel.send({"event": "note", "text": f"past {n}"})
+def test_a_client_from_the_start_gets_the_events_as_sent(channel: PresenterChannel) -> None:
     with connect(channel.path) as client, client.makefile("rb") as stream:
-        past = read_lines(stream, 3)
-        channel.send({"event": "note", "text": "live"})
-        live = read_lines(stream, 1)
-    texts = [e["text"] for e in past + live]
-    assert texts == ["past 0", "past 1", "past 2", "live"]
-    times = [e["t"] for e in past + live]
+        assert wait_for(lambda: channel.clients == 1)
+        for n in range(3):
+            channel.send({"event": "note", "text": f"live {n}"})
+        events = read_lines(stream, 3)
+    assert [e["text"] for e in events] == ["live 0", "live 1", "live 2"]  # no "now" first
+    times = [e["t"] for e in events]
     assert times == sorted(times) and all(round(t, 3) == t for t in times)
 
 
+def test_a_late_client_first_gets_the_show_so_far_then_live_ones(
+    channel: PresenterChannel,
+) -> None:
+    for event in SHOW:
+        channel.send(event)
+    time.sleep(0.3)
+    with connect(channel.path) as client, client.makefile("rb") as stream:
+        (now,) = read_lines(stream, 1)
+        channel.send({"event": "note", "text": "live"})
+        (live,) = read_lines(stream, 1)  # the very next line: nothing of the past replayed
+    assert now["event"] == "now"
+    assert now["hello"]["title"] == "CNI from zero"
+    assert [s["label"] for s in now["hello"]["steps"]] == [s["label"] for s in STEPS]
+    assert (now["current"], now["state"], now["step_started"]) == (2, "fallback", 22.0)
+    assert [(c["index"], c["status"]) for c in now["checks"]] == [(1, "passed"), (2, "failed")]
+    assert now["checks"][1]["failures"] == ["no 'deployed' in output"]
+    assert now["fallbacks"] == [{"index": 2, "reason": "the check failed"}]
+    assert now["notes"] == ["the verified cast is stale"]
+    assert now["finished"] is None
+    assert now["t"] >= 0.3  # the server's clock when the view connected...
+    assert now["elapsed"] >= 22.3  # ...and the show's: 0.3 s and more into step 2
+    assert live["text"] == "live" and live["t"] >= now["t"]
+
+
+def test_the_show_clock_runs_from_the_hello(channel: PresenterChannel) -> None:
+    channel.send({**HELLO, "elapsed": 0.0})  # the show starts as the channel opens
+    time.sleep(0.6)
+    with connect(channel.path) as client, client.makefile("rb") as stream:
+        (now,) = read_lines(stream, 1)
+    assert now["current"] is None  # not at a step yet, but the clock already runs
+    assert now["elapsed"] >= 0.6 and now["t"] - now["elapsed"] < 0.2
+
+
+def test_a_late_view_shows_what_a_view_there_from_the_start_shows(
+    channel: PresenterChannel,
+) -> None:
+    early = connect(channel.path)
+    assert wait_for(lambda: channel.clients == 1)
+    for event in SHOW:
+        channel.send(event)
+    with early, early.makefile("rb") as stream:
+        all_along = read_lines(stream, len(SHOW))
+    with connect(channel.path) as late, late.makefile("rb") as stream:
+        (now,) = read_lines(stream, 1)
+    from_start, attached_late = NotesState(), NotesState()
+    for event in all_along:
+        from_start.apply(event)
+    attached_late.apply(now)
+    assert render(attached_late) == render(from_start)
+    assert "elapsed 0:22" in render(attached_late)  # right at once, not at the next event
+
+
+def test_a_snapshot_sets_the_view_clock_to_the_servers_now() -> None:
+    ticks = [500.0]
+    state = NotesState(now=lambda: ticks[0])
+    state.apply({"event": "now", "hello": HELLO, "current": 2, "state": "running",
+                 "step_started": 22.0, "elapsed": 31.0, "t": 40.0})  # fmt: skip
+    assert "elapsed 0:31" in render(state)
+    ticks[0] += 4  # ticks on from the server's now between events...
+    assert "elapsed 0:35" in render(state)
+    state.apply({"event": "state", "index": 2, "state": "paused", "t": 45.0})
+    assert "elapsed 0:36" in render(state)  # ...and later events map onto the same clock
+
+
+def test_a_snapshot_of_a_finished_show_ends_the_view(channel: PresenterChannel) -> None:
+    for event in [*SHOW, FINISHED]:
+        channel.send(event)
+    out = io.StringIO()
+    assert run_notes(channel.path, Console(file=out, width=100)) == 0  # returns at once
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("now: CNI from zero (cni.yaml), 3 steps, elapsed 0:50")
+    assert lines[-1] == "finished: failed, 1 fallbacks, 0:50"
+
+
 def test_send_adds_t_to_a_copy_and_survives_bad_events(channel: PresenterChannel) -> None:
+    client = connect(channel.path)
+    assert wait_for(lambda: channel.clients == 1)
     event = {"event": "note", "text": "x"}
     channel.send(event)
     assert event == {"event": "note", "text": "x"}
     channel.send({"event": "note", "text": object()})  # not JSON: sent as its str()
     channel.send(None)  # type: ignore[arg-type]  # not a dict: ignored
-    with connect(channel.path) as client, client.makefile("rb") as stream:
+    with client, client.makefile("rb") as stream:
         first, second = read_lines(stream, 2)
     assert first["text"] == "x" and "t" in first
     assert second["text"].startswith("<object object")
@@ -412,16 +484,16 @@ def _serve(chan: PresenterChannel, events: list[dict], close: bool = False) -> t
 def test_run_notes_prints_a_line_per_event_and_stops_at_finished(
     channel: PresenterChannel,
 ) -> None:
-    for event in SHOW[:3]:
-        channel.send(event)  # before the view connects: replayed
-    server = _serve(channel, [*SHOW[3:], FINISHED, {"event": "note", "text": "too late"}])
+    for event in SHOW[:4]:
+        channel.send(event)  # before the view connects: told at once, as the show so far
+    server = _serve(channel, [*SHOW[4:], FINISHED, {"event": "note", "text": "too late"}])
     out = io.StringIO()
     assert run_notes(channel.path, Console(file=out, width=100)) == 0
     server.join(5)
     lines = out.getvalue().splitlines()
-    assert lines[0] == "hello: CNI from zero (cni.yaml), 3 steps"
+    assert lines[0].startswith("now: CNI from zero (cni.yaml), 3 steps, elapsed 0:01")
+    assert lines[1:3] == ["  done 1/3 Create namespace: ✓ passed", "  at 1/3 Create namespace"]
     assert "step 2/3 Install the chart: +0:12 behind" in lines
-    assert "check 1/3 Create namespace: ✓ passed" in lines
     assert "check 2/3 Install the chart: ✗ failed: no 'deployed' in output" in lines
     assert "fallback 2/3 Install the chart: the check failed" in lines
     assert "note: the verified cast is stale" in lines

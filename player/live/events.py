@@ -6,6 +6,9 @@ them as one JSON object per line with the channel's clock added as "t"
 `to_dict`/`encode_line` and `decode_line`/`from_dict` are the only code that knows the wire
 form. Decoding is lenient, as a view must survive a newer or older session: an unknown event
 is `Other`, unknown keys are ignored, and a value of the wrong type reads as None.
+
+A view that connects mid-show first gets one `Snapshot` ("now"): the events sent so far,
+folded (`player.live.catch_up`), with the show's clock as it is at that moment.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ class Hello:
     cast: str | None = None
     stale: bool = False
     mode: str | None = None  # "live" or "auto"
+    elapsed: float | None = None  # show time when the show started (maps "t" to show time)
     t: float | None = None  # the channel's clock; set by the channel, read by the view
 
 
@@ -139,7 +143,27 @@ class Other:
     t: float | None = None
 
 
-LiveEvent = Hello | StepStarted | StateChanged | CheckDone | Fallback | Note | Finished | Other
+@dataclass(frozen=True)
+class Snapshot:
+    """The show so far, as a view that has been attached all along would know it: what a
+    view that connects mid-show receives first, so it is right at once."""
+
+    KIND: ClassVar[str] = "now"
+    hello: Hello | None = None
+    current: int | None = None
+    state: str | None = None
+    step_started: float | None = None  # show time when the current step began
+    elapsed: float | None = None  # show time now: the server's clock when the view connected
+    checks: tuple[CheckDone, ...] = ()  # each step done: its latest result, oldest first
+    fallbacks: tuple[Fallback, ...] = ()
+    notes: tuple[str, ...] = ()
+    finished: Finished | None = None
+    t: float | None = None
+
+
+LiveEvent = (
+    Hello | StepStarted | StateChanged | CheckDone | Fallback | Note | Finished | Snapshot | Other
+)
 
 
 def to_dict(event: LiveEvent) -> dict[str, Any]:
@@ -148,19 +172,22 @@ def to_dict(event: LiveEvent) -> dict[str, Any]:
         raise ValueError("an unknown event is never sent")
     payload: dict[str, Any] = {"event": event.KIND}
     for f in fields(event):
-        if f.name == "t":
-            continue
-        value = getattr(event, f.name)
-        if f.name == "steps":
-            value = [_step_dict(step) for step in value]
-        elif f.name == "failures":
-            value = list(value)
-        payload[f.name] = value
+        if f.name != "t":
+            payload[f.name] = _wire(getattr(event, f.name))
     return payload
 
 
-def _step_dict(step: StepInfo) -> dict[str, Any]:
-    return {f.name: getattr(step, f.name) for f in fields(step)}
+def _wire(value: Any) -> Any:
+    """A field's wire form: steps and events nested in a snapshot become objects."""
+    if isinstance(value, StepInfo):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    if isinstance(value, Hello | CheckDone | Fallback | Finished):
+        nested = to_dict(value)
+        del nested["event"]  # its place in the snapshot says what it is
+        return nested
+    if isinstance(value, list | tuple):
+        return [_wire(item) for item in value]
+    return value
 
 
 def from_dict(raw: Any) -> LiveEvent | None:
@@ -181,6 +208,7 @@ def from_dict(raw: Any) -> LiveEvent | None:
             cast=_str(raw.get("cast")),
             stale=raw.get("stale") is True,
             mode=_str(raw.get("mode")),
+            elapsed=_num(raw.get("elapsed")),
             t=t,
         )
     if kind == "step":
@@ -209,7 +237,39 @@ def from_dict(raw: Any) -> LiveEvent | None:
             _num(raw.get("elapsed")),
             t,
         )
+    if kind == "now":
+        return _snapshot(raw, t)
     return Other(kind, t)
+
+
+def _nested(raw: Any, kind: str, of: type[Any]) -> Any:
+    """An event nested in a snapshot, decoded as if it had come on its own; None if it is not
+    an object, or does not read as `of`."""
+    if not isinstance(raw, dict):
+        return None
+    event = from_dict({**raw, "event": kind, "t": None})
+    return event if isinstance(event, of) else None
+
+
+def _snapshot(raw: dict[str, Any], t: float | None) -> Snapshot:
+    def listed(key: str, kind: str, of: type[Any]) -> tuple[Any, ...]:
+        items = raw.get(key)
+        found = (_nested(item, kind, of) for item in items) if isinstance(items, list) else ()
+        return tuple(item for item in found if item is not None)
+
+    notes = raw.get("notes")
+    return Snapshot(
+        hello=_nested(raw.get("hello"), "hello", Hello),
+        current=_int(raw.get("current")),
+        state=_str(raw.get("state")),
+        step_started=_num(raw.get("step_started")),
+        elapsed=_num(raw.get("elapsed")),
+        checks=listed("checks", "check", CheckDone),
+        fallbacks=listed("fallbacks", "fallback", Fallback),
+        notes=tuple(n for n in notes if isinstance(n, str)) if isinstance(notes, list) else (),
+        finished=_nested(raw.get("finished"), "finished", Finished),
+        t=t,
+    )
 
 
 def encode_line(payload: dict[str, Any]) -> bytes:

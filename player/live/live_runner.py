@@ -56,9 +56,12 @@ from .presenter_keys import (
 if TYPE_CHECKING:
     from recorder.scenario.loader import LoadedScenario
 
+    from .archive import ShowArchive
     from .presenter import PresenterChannel
     from .safety_net import SafetyNet
 
+QUIT_KEY = "Ctrl-Q"
+TERMINAL_GONE = "the presenter's terminal went away"
 IDLE_FLUSH = 0.03  # seconds of silence after which held-back output is shown anyway
 CLEAR_SCREEN = "\x1b[H\x1b[2J"
 KILL_LINE = "\x15"  # readline's unix-line-discard: the revealed part disappears
@@ -88,6 +91,7 @@ class LiveOptions:
     channel: PresenterChannel | None = None
     fallback_rest: bool = False
     size: tuple[int, int] | None = None  # (rows, cols) of the audience terminal
+    archive: ShowArchive | None = None  # --save-cast: it sees every event too
 
 
 class LiveRunner(Runner):
@@ -104,6 +108,8 @@ class LiveRunner(Runner):
         self.audience = AudienceStream(self.redactor, options.audience)
         self.reveal = options.reveal or RevealWidth()
         self.fallbacks = 0
+        self.result: ScenarioResult | None = None  # the run's, once the steps start
+        self.stop_reason: str | None = None  # why the show ended before its end, if it did
         self.show_started = time.monotonic()
         self._keys: collections.deque[bytes] = collections.deque()
         self._autopilot = False
@@ -127,6 +133,13 @@ class LiveRunner(Runner):
     def _send(self, event: LiveEvent) -> None:
         if self.options.channel is not None:
             self.options.channel.send(event)
+        if self.options.archive is not None:
+            self.options.archive.event(event)
+
+    def _quit(self, why: str = QUIT_KEY) -> KeyboardInterrupt:
+        """The show ends here (teardown still runs); raise what this returns."""
+        self.stop_reason = self.stop_reason or why
+        return KeyboardInterrupt()
 
     def _state(self, state: str, index: int) -> None:
         self._send(StateChanged(index=index, state=state))
@@ -157,6 +170,7 @@ class LiveRunner(Runner):
             cast=str(net.cast_path) if net is not None else None,
             stale=bool(net and net.stale),
             mode="auto" if self.options.auto else "live",
+            elapsed=self._elapsed(),
         )
         self._send(hello)
         if net is not None and net.stale:
@@ -193,7 +207,7 @@ class LiveRunner(Runner):
             elif key == FALLBACK:
                 raise _FallbackRequested("the presenter pressed the fallback key")
             elif key == QUIT:
-                raise KeyboardInterrupt
+                raise self._quit()
             elif not self.audience.showing:
                 self._keys.append(key)
 
@@ -216,7 +230,7 @@ class LiveRunner(Runner):
         end = None if timeout is None else time.monotonic() + timeout
         while not self._keys:
             if session.input_fd is None:
-                raise KeyboardInterrupt  # the presenter's terminal is gone: stop the show
+                raise self._quit(TERMINAL_GONE)
             left = IDLE_FLUSH if end is None else min(IDLE_FLUSH, end - time.monotonic())
             if left <= 0:
                 return b""
@@ -230,6 +244,7 @@ class LiveRunner(Runner):
         """Live, the presenter's own pace is the think time."""
 
     def run_plan(self, plan: list[tuple[Step, StepResult]], result: ScenarioResult) -> None:
+        self.result = result  # kept: a show that crashes is still saved with its steps so far
         position = 0
         while position < len(plan):
             step, step_result = plan[position]
@@ -257,7 +272,8 @@ class LiveRunner(Runner):
             # The live system is broken: only the recording can carry the show now.
             why = "the shell is gone" if lost else f"hidden step '{result.label}' failed"
             if self.options.safety_net is None:
-                self._send(Note(text=f"{why}, and there is no recording to go on with"))
+                self.stop_reason = f"{why}, and there is no recording to go on with"
+                self._send(Note(text=self.stop_reason))
                 return False
             self._send(Note(text=f"{why}: the rest plays from the verified cast"))
             self._recording_rest = True
@@ -325,7 +341,7 @@ class LiveRunner(Runner):
             while True:
                 key = self._wait_key()
                 if key == QUIT:
-                    raise KeyboardInterrupt
+                    raise self._quit()
                 if key == PREV_STEP:
                     raise _Navigate(-1)
                 if key == FREE_SHELL:
@@ -373,7 +389,7 @@ class LiveRunner(Runner):
         if key in (NEXT_STEP, PREV_STEP, QUIT):
             self._clear_line()
             if key == QUIT:
-                raise KeyboardInterrupt
+                raise self._quit()
             raise _Navigate(1 if key == NEXT_STEP else -1)
         if key == FALLBACK:
             raise _FallbackRequested("the presenter pressed the fallback key")
@@ -434,7 +450,7 @@ class LiveRunner(Runner):
         try:
             while not self._free_done:
                 if session.input_fd is None:
-                    raise KeyboardInterrupt
+                    raise self._quit(TERMINAL_GONE)
                 if not session.poll(IDLE_FLUSH):
                     self.audience.flush()
         finally:
@@ -445,7 +461,7 @@ class LiveRunner(Runner):
         assert session is not None
         for key in split_keys(data):
             if key == QUIT:
-                raise KeyboardInterrupt
+                raise self._quit()
             if key == END_FREE_SHELL and not self._free_busy():
                 session.send(KILL_LINE)
                 session.pump(0.05)
@@ -494,7 +510,7 @@ class LiveRunner(Runner):
             if self.session is not None:
                 self.session.on_input = self._on_key_running
         if outcome == "quit":
-            raise KeyboardInterrupt
+            raise self._quit()
 
     def _poll_key(self, timeout: float) -> bytes | None:
         """For the player: a key within `timeout`, reading the shell's output meanwhile."""
@@ -529,7 +545,7 @@ class LiveRunner(Runner):
                 else _read_key(self.options.key_fd, None)
             )
             if key == QUIT:
-                raise KeyboardInterrupt
+                raise self._quit()
         self._play_segment(ordinal)
         self._send(_check_done(result))
 

@@ -23,6 +23,7 @@ from .events import (
     Hello,
     LiveEvent,
     Note,
+    Snapshot,
     StateChanged,
     StepInfo,
     StepStarted,
@@ -108,6 +109,8 @@ class NotesState:
                 self.notes.append(ev.text)
         elif isinstance(ev, Finished):
             self._on_finished(ev)
+        elif isinstance(ev, Snapshot):
+            self._on_snapshot(ev)
         self._tick(ev)
 
     def _on_hello(self, ev: Hello) -> None:
@@ -119,6 +122,28 @@ class NotesState:
         self.planned_total = ev.planned_total
         self.budget = ev.budget
         self.steps = {step.index: step for step in ev.steps}
+        if ev.elapsed is not None and ev.t is not None:
+            self._offset = ev.t - ev.elapsed  # the clock runs from the show's start
+
+    def _on_snapshot(self, ev: Snapshot) -> None:
+        """Attached mid-show: everything so far at once, the clock at the server's "now"."""
+        if ev.hello is not None:
+            self._on_hello(ev.hello)
+        self.current, self.state, self.step_started = ev.current, ev.state, ev.step_started
+        self.elapsed = ev.elapsed
+        if ev.elapsed is not None and ev.t is not None:
+            self._offset = ev.t - ev.elapsed
+        self.checks.clear()
+        self.checks.extend(c for c in ev.checks if c.index is not None and c.status is not None)
+        self.fallbacks = len(ev.fallbacks)
+        self.fallback_reasons = {
+            f.index: f.reason or "no reason given" for f in ev.fallbacks if f.index is not None
+        }
+        self.notes.clear()
+        self.notes.extend(ev.notes)
+        self.finished, self.passed = False, None
+        if ev.finished is not None:
+            self._on_finished(ev.finished)
 
     def _on_step(self, ev: StepStarted) -> None:
         if ev.index is None:
@@ -146,7 +171,8 @@ class NotesState:
     def _tick(self, ev: LiveEvent) -> None:
         """Carry the show clock forward from the event's channel time, when we can map it."""
         t, offset = ev.t, self._offset
-        if not isinstance(ev, StepStarted | Finished) and t is not None and offset is not None:
+        explicit = isinstance(ev, StepStarted | Finished | Snapshot)  # they carry show time
+        if not explicit and t is not None and offset is not None:
             self.elapsed = max(self.elapsed or 0.0, t - offset)
         if self.now is not None:
             self._arrived = self.now()
@@ -330,9 +356,37 @@ class NotesState:
         if isinstance(ev, Note):
             return f"note: {ev.text}"
         if isinstance(ev, Finished):
-            verdict = "passed" if self.passed else "failed" if self.passed is False else "done"
-            return f"finished: {verdict}, {self.fallbacks} fallbacks, {clock(self.elapsed or 0)}"
+            return self._finished_line()
+        if isinstance(ev, Snapshot):
+            return self._snapshot_lines(ev)
         return None
+
+    def _finished_line(self) -> str:
+        verdict = "passed" if self.passed else "failed" if self.passed is False else "done"
+        return f"finished: {verdict}, {self.fallbacks} fallbacks, {clock(self.elapsed or 0)}"
+
+    def _snapshot_lines(self, ev: Snapshot) -> str:
+        """Attached mid-show: where the show is, then what happened so far."""
+        head = f"now: {self.title} ({self.scenario}), {len(self.visible())} steps"
+        head += ", stale cast" if self.stale else ""
+        head += f", elapsed {clock(self.elapsed)}" if self.elapsed is not None else ""
+        lines = [head]
+        for check in ev.checks:
+            if check.index is not None and check.status is not None:
+                mark = MARKS.get(check.status, ("?", ""))[0]
+                failures = "; ".join(check.failures)
+                where = f"{self.number(check.index)} {self.label(check.index)}"
+                lines.append(f"  done {where}: {mark} {check.status}")
+                lines[-1] += f": {failures}" if failures else ""
+        for index, reason in self.fallback_reasons.items():
+            lines.append(f"  fallback {self.number(index)} {self.label(index)}: {reason}")
+        lines += [f"  note: {note}" for note in self.notes]
+        if self.finished:
+            lines.append(self._finished_line())
+        elif self.current is not None:
+            where = f"{self.number(self.current)} {self.label(self.current)}"
+            lines.append(f"  at {where}" + (f": {self.state}" if self.state else ""))
+        return "\n".join(lines)
 
 
 def _state_style(state: str) -> str:

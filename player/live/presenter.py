@@ -7,9 +7,12 @@ and owned by the user, the socket itself is 0600, and every connection's peer ui
 (SO_PEERCRED) on top of that.
 
 The protocol (`player.live.events`) is one JSON object per line, server to client only. Each
-event gets "t" (seconds since the channel opened); a client that connects late first gets every
-past event replayed, in order, so it can rebuild the whole view. Sending never blocks the show:
-each client has its own writer thread and queue, and a client that cannot keep up is dropped.
+event gets "t" (seconds since the channel opened). A client that connects after the first event
+first gets one "now" event: every event sent so far folded into the show's current state, with
+the channel's clock and the show time at that moment (`player.live.catch_up`), then the live
+events; so a view attached mid-show is right at once, not after the next event. Sending never
+blocks the show: each client has its own writer thread and queue, and a client that cannot keep
+up is dropped.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .events import LiveEvent, encode_line, to_dict
+from .catch_up import CatchUp
+from .events import LiveEvent, decode_line, encode_line, to_dict
 
 SOCKET_NAME = "live.sock"
 SEND_TIMEOUT = 0.5  # seconds one write to a client may take before the client is dropped
@@ -113,11 +117,11 @@ class _Client:
     """One connected presenter view: a queue of lines and the thread that writes them."""
 
     def __init__(
-        self, conn: socket.socket, backlog: list[bytes], on_drop: Callable[[_Client], None]
+        self, conn: socket.socket, first: list[bytes], on_drop: Callable[[_Client], None]
     ) -> None:
         self.conn = conn
         self.lines: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        for line in backlog:
+        for line in first:
             self.lines.put(line)
         self._on_drop = on_drop
         self.thread = threading.Thread(target=self._write, name="presenter-client", daemon=True)
@@ -134,7 +138,7 @@ class _Client:
             _close_quietly(self.conn)
 
     def _drain(self) -> bytes:
-        """Whatever else is already queued, so a replay goes out in one write, not hundreds."""
+        """Whatever else is already queued, so a burst goes out in one write, not hundreds."""
         more: list[bytes] = []
         while True:
             try:
@@ -162,7 +166,7 @@ class PresenterChannel:
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
         self._lock = threading.Lock()
-        self._history: list[bytes] = []
+        self._so_far = CatchUp()  # what a view that connects late is told first
         self._clients: list[_Client] = []
         self._listener: socket.socket | None = None
         self._accepter: threading.Thread | None = None
@@ -263,13 +267,24 @@ class PresenterChannel:
         if uid is not None and uid != os.getuid():
             _close_quietly(conn)  # another user: the file modes should have stopped it already
             return
-        with self._lock:  # under the lock: no event can slip between the replay and live ones
+        with self._lock:  # under the lock: no event can slip between the snapshot and live ones
             if self._closed:
                 _close_quietly(conn)
                 return
-            client = _Client(conn, self._history, self._drop)
+            client = _Client(conn, self._catch_up_lines(), self._drop)
             self._clients.append(client)
             client.thread.start()  # started here so close() never joins an unstarted thread
+
+    def _clock(self) -> float:
+        return round(time.monotonic() - self._opened_at, 3)
+
+    def _catch_up_lines(self) -> list[bytes]:
+        """The "now" line a view connecting at this moment gets first (none before the first
+        event: then the live events tell it everything). Called under the lock."""
+        snapshot = self._so_far.snapshot(self._clock())
+        if snapshot is None:
+            return []
+        return [encode_line({**to_dict(snapshot), "t": snapshot.t})]
 
     def _drop(self, client: _Client) -> None:
         with self._lock:
@@ -280,14 +295,16 @@ class PresenterChannel:
         """Queue `event` (typed, or already in its wire form) for every connected view."""
         try:
             payload = dict(event) if isinstance(event, dict) else to_dict(event)
-            payload["t"] = round(time.monotonic() - self._opened_at, 3)
+            payload["t"] = self._clock()
             line = encode_line(payload)
+            sent = decode_line(line)  # folded as a view reads it, not as the runner meant it
         except Exception:  # a bad event must not stop the show
             return
         with self._lock:
             if self._closed:
                 return
-            self._history.append(line)
+            if sent is not None:
+                self._so_far.apply(sent)
             for client in list(self._clients):
                 if client.lines.qsize() > MAX_BACKLOG:
                     self._clients.remove(client)

@@ -106,6 +106,11 @@ class SafetyNet:
                 f"{cast_path} is not a verified cast (no stagecast provenance, or the recording "
                 f"failed): record it again with {hint}"
             )
+        if provenance.live is not None:  # an archive: the presenter's pace, fallbacks, free shell
+            raise SafetyNetError(
+                f"{cast_path} is the recording of a live show (--save-cast), not a verified "
+                f"cast: pass the verified cast with --cast, or record one with {hint}"
+            )
         found = [m.label for m in cast.markers]
         if found != labels:
             raise SafetyNetError(

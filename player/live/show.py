@@ -1,5 +1,6 @@
 """One live show, start to end: the safety net loaded, the presenter channel open, the
-presenter's keyboard in raw mode, the runner, and everything put back afterwards."""
+presenter's keyboard in raw mode, the runner, and everything put back afterwards; with
+--save-cast, the show's recording written however the show ends."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from recorder.scenario.preflight import resolve_env
 from recorder.shell.output_cleaner import Redactor
 from recorder.shell.typing_model import TypingModel
 
+from .archive import SaveCastError, ShowArchive, ShowFacts, check_target
 from .audience import write_fd
 from .live_runner import LiveOptions, LiveRunner
 from .presenter import PresenterChannel, PresenterError, default_socket_path
@@ -38,6 +40,7 @@ class ShowSettings:
     presenter_view: bool = False
     socket: Path | None = None
     keep_cluster: bool = False
+    save_cast: Path | None = None  # --save-cast: the show's recording, for the archive
 
 
 @dataclass
@@ -45,6 +48,8 @@ class ShowOutcome:
     result: ScenarioResult
     fallbacks: int
     presenter: str  # where the presenter view is (or how to open one)
+    saved: Path | None = None  # where the show's recording was written
+    archive_problem: str | None = None  # one line: it could not be written, or may leak
 
 
 def visible_labels(loaded: LoadedScenario, redactor: Redactor) -> list[str]:
@@ -79,48 +84,120 @@ def run_show(loaded: LoadedScenario, settings: ShowSettings) -> ShowOutcome:
             "or pass --auto for an unattended dress rehearsal"
         )
     net = load_safety_net(loaded, settings)
+    if settings.save_cast is not None:
+        try:
+            check_target(settings.save_cast, net.cast_path if net is not None else None)
+        except SaveCastError as exc:
+            raise PrerequisiteError(str(exc)) from None
     channel = PresenterChannel(settings.socket or default_socket_path())
     try:
         channel.open()
     except PresenterError as exc:
         raise PrerequisiteError(str(exc)) from None
     try:
-        where = f"presenter view: `stagecast notes --socket {channel.path}`"
-        if settings.presenter_view:
-            from .notes_window import open_presenter_terminal
-
-            try:
-                where = open_presenter_terminal(channel.path)
-            except PresenterError as exc:
-                raise PrerequisiteError(str(exc)) from None
-        typing = loaded.scenario.typing
-        auto = (
-            AutoPresenter(TypingModel(settings.cps or typing.cps, typing.jitter, typing.seed))
-            if settings.auto
-            else None
+        where = _presenter_view(channel, settings)
+        size = _audience_size()
+        archive = _archive(loaded, settings, size)
+        options = LiveOptions(
+            audience=write_fd(sys.stdout.fileno()),
+            safety_net=net,
+            channel=channel,
+            fallback_rest=settings.fallback_rest,
+            size=size,
+            archive=archive,
         )
-        # --auto reads no keys: Ctrl-C keeps its usual meaning (stop, then teardown).
-        keyboard = contextlib.nullcontext(None) if settings.auto else presenter_terminal()
         made: list[LiveRunner] = []
-        with keyboard as key_fd, _following_resizes(lambda: made[0] if made else None):
-            options = LiveOptions(
-                audience=write_fd(sys.stdout.fileno()),
-                key_fd=key_fd,
-                auto=auto,
-                reveal=settings.reveal,
-                safety_net=net,
-                channel=channel,
-                fallback_rest=settings.fallback_rest,
-                size=_audience_size(),
-            )
-            runner = LiveRunner(
-                loaded, options, cps=settings.cps, keep_cluster=settings.keep_cluster
-            )
-            made.append(runner)
-            result = runner.run()
-        return ShowOutcome(result, runner.fallbacks, where)
+        try:
+            result = _perform(loaded, settings, options, made)
+        except BaseException as crash:
+            # What the audience saw until here is still the show: written, marked as ended early.
+            if archive is not None and made and archive.started:
+                with contextlib.suppress(Exception):
+                    archive.save(_facts(loaded, settings, net, made[0], crash))
+            raise
+        outcome = ShowOutcome(result, made[0].fallbacks, where)
+        if archive is not None:
+            _save(archive, _facts(loaded, settings, net, made[0]), outcome)
+        return outcome
     finally:
         channel.close()
+
+
+def _presenter_view(channel: PresenterChannel, settings: ShowSettings) -> str:
+    """Where the presenter view is, opening it with --presenter-view."""
+    if not settings.presenter_view:
+        return f"presenter view: `stagecast notes --socket {channel.path}`"
+    from .notes_window import open_presenter_terminal
+
+    try:
+        return open_presenter_terminal(channel.path)
+    except PresenterError as exc:
+        raise PrerequisiteError(str(exc)) from None
+
+
+def _perform(
+    loaded: LoadedScenario, settings: ShowSettings, options: LiveOptions, made: list[LiveRunner]
+) -> ScenarioResult:
+    """The show itself, with the presenter's keyboard in raw mode (or --auto pressing keys);
+    the runner goes into `made` as soon as it exists, for whoever needs it after a crash."""
+    typing = loaded.scenario.typing
+    if settings.auto:
+        options.auto = AutoPresenter(
+            TypingModel(settings.cps or typing.cps, typing.jitter, typing.seed)
+        )
+    options.reveal = settings.reveal
+    if options.archive is not None:  # everything the audience sees goes to the archive too
+        options.audience = options.archive.tee(options.audience)
+    # --auto reads no keys: Ctrl-C keeps its usual meaning (stop, then teardown).
+    keyboard = contextlib.nullcontext(None) if settings.auto else presenter_terminal()
+    with keyboard as key_fd, _following_resizes(lambda: made[0] if made else None):
+        options.key_fd = key_fd
+        runner = LiveRunner(loaded, options, cps=settings.cps, keep_cluster=settings.keep_cluster)
+        made.append(runner)
+        return runner.run()
+
+
+def _archive(
+    loaded: LoadedScenario, settings: ShowSettings, size: tuple[int, int] | None
+) -> ShowArchive | None:
+    if settings.save_cast is None:
+        return None
+    terminal = loaded.scenario.terminal
+    rows, cols = size or (terminal.rows, terminal.cols)  # what the shell runs at, as the runner
+    return ShowArchive(settings.save_cast, rows, cols)
+
+
+def _facts(
+    loaded: LoadedScenario,
+    settings: ShowSettings,
+    net: SafetyNet | None,
+    runner: LiveRunner,
+    crash: BaseException | None = None,
+) -> ShowFacts:
+    return ShowFacts(
+        loaded,
+        runner.redactor,
+        runner.result,
+        mode="auto" if settings.auto else "live",
+        safety_net=net.cast_path if net is not None else None,
+        cluster=runner.cluster,
+        stop=runner.stop_reason,
+        crash=crash,
+    )
+
+
+def _save(archive: ShowArchive, facts: ShowFacts, outcome: ShowOutcome) -> None:
+    if not archive.started:
+        outcome.archive_problem = f"nothing was shown, so {archive.target} was not written"
+        return
+    try:
+        outcome.archive_problem = archive.save(facts)
+    except OSError as exc:
+        outcome.archive_problem = (
+            f"could not write the show's recording {archive.target}: {exc.strerror or exc}"
+        )
+        return
+    outcome.saved = archive.target
 
 
 def _audience_size() -> tuple[int, int] | None:

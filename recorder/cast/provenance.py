@@ -1,6 +1,7 @@
 """Where a verified cast came from: scenario hash, tool versions, profile, cluster, per-step
 results. `Provenance` is the one type for the header's `stagecast` key, written by
-`recorder.run.record` and read (through `Cast.provenance`) by every consumer."""
+`recorder.run.record` (and, with `live` set, by `stagecast live --save-cast`) and read (through
+`Cast.provenance`) by every consumer."""
 
 from __future__ import annotations
 
@@ -166,6 +167,61 @@ class StepRecord:
 
 
 @dataclass(frozen=True)
+class PlayedBack:
+    """A step the audience saw played from the verified cast, not run (`stagecast.live`)."""
+
+    index: int
+    marker: str
+    reason: str
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> PlayedBack | None:
+        if not isinstance(raw, dict):
+            return None
+        index = _int(raw.get("index"))
+        return cls(index or 0, _str(raw.get("marker")) or "", _str(raw.get("reason")) or "")
+
+
+@dataclass(frozen=True)
+class LiveFacts:
+    """Set only in the recording of a live show (`stagecast live --save-cast`): what the
+    audience saw, at the presenter's pace, fallback segments included. Such a cast is an
+    archive, never a verified rehearsal cast, whatever its `verified` says."""
+
+    mode: str  # "live" (the presenter's keys) or "auto" (a dress rehearsal)
+    completed: bool  # the show ran to the end of the scenario
+    ended: str  # how it ended, in words: "the end of the scenario", "Ctrl-Q", "crashed: ..."
+    played_back: list[PlayedBack] = field(default_factory=list)
+    safety_net: str | None = None  # the verified cast the fallbacks came from
+
+    RECORDING: ClassVar[str] = "live show"  # written first, for whoever reads the header
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> LiveFacts | None:
+        if not isinstance(raw, dict):
+            return None
+        played = raw.get("played_back")
+        records = (PlayedBack.from_dict(p) for p in played) if isinstance(played, list) else ()
+        return cls(
+            mode=_str(raw.get("mode")) or "",
+            completed=raw.get("completed") is True,
+            ended=_str(raw.get("ended")) or "",
+            played_back=[r for r in records if r is not None],
+            safety_net=_str(raw.get("safety_net")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recording": self.RECORDING,
+            "mode": self.mode,
+            "completed": self.completed,
+            "ended": self.ended,
+            "played_back": [asdict(p) for p in self.played_back],
+            "safety_net": self.safety_net,
+        }
+
+
+@dataclass(frozen=True)
 class Provenance:
     """Where a cast came from: the header's `stagecast` key, written by `record` and read by
     the safety net, the site and upload. The only code that knows its keys.
@@ -182,6 +238,7 @@ class Provenance:
     steps: list[StepRecord] = field(default_factory=list)
     profile: ProfileFacts | None = None
     cluster: ClusterFacts | None = None
+    live: LiveFacts | None = None  # the recording of a live show, not a rehearsal's cast
 
     KEY: ClassVar[str] = "stagecast"  # its key in the cast header
 
@@ -209,6 +266,7 @@ class Provenance:
             steps=[r for r in records if r is not None],
             profile=ProfileFacts.from_dict(raw.get("profile")),
             cluster=ClusterFacts.from_dict(raw.get("cluster")),
+            live=LiveFacts.from_dict(raw.get("live")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -225,5 +283,7 @@ class Provenance:
             written["profile"] = asdict(self.profile)
         if self.cluster is not None:
             written["cluster"] = self.cluster.to_dict()
+        if self.live is not None:
+            written["live"] = self.live.to_dict()
         written["steps"] = [step.to_dict() for step in self.steps]
         return written
