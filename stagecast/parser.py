@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument(
         "--cps", type=float, help="type at this many characters/s instead (a quick preview)"
     )
+    _cast_format_flag(rec)
     _output_flags(rec)
     rec.set_defaults(func=subcommands.cmd_record)
 
@@ -58,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare each rehearsal with DIR/NAME.cast (the scenario's masks, timing ignored); "
         "a changed, added or removed step fails the run",
     )
+    reh.add_argument(
+        "--cast-dir",
+        type=Path,
+        metavar="DIR",
+        help="also save each rehearsal's cast as DIR/NAME.cast (never verified; leak-scanned)",
+    )
+    _cast_format_flag(reh)
     reh.add_argument(
         "--repeat",
         type=int,
@@ -217,6 +225,16 @@ def _profile_flag(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="run under a profile: what differs on this machine (images, node image, setup); "
         "steps declared unavailable there are reported as not run",
+    )
+
+
+def _cast_format_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cast-format",
+        choices=("v2", "v3"),
+        default="v2",
+        help="asciicast version to write: v2 (default; every player reads it) or v3 "
+        "(asciinema 3.x's own)",
     )
 
 

@@ -81,6 +81,9 @@ def _finish(args: argparse.Namespace, results: list[ScenarioResult]) -> int:
             console.print(summary_line(result), style=style, soft_wrap=True)
             if result.cast_path:
                 console.print(f"  verified cast: {result.cast_path}", soft_wrap=True)
+            if result.rehearsal_cast_path:
+                where = result.rehearsal_cast_path
+                console.print(f"  rehearsal cast (not verified): {where}", soft_wrap=True)
             if result.failed_cast_path:
                 console.print(
                     f"  failed attempt: {result.failed_cast_path}; report: {result.report_path}",
@@ -113,6 +116,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    from recorder.cast.writer import CAST_FORMATS
     from recorder.run.record import record
     from recorder.scenario.defaults import default_scenario
 
@@ -125,7 +129,12 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.cps is not None and not 0 < args.cps <= 1000:
         raise SystemExit(_usage("--cps takes a speed between 0 and 1000 characters/s"))
     result = record(
-        loaded, args.output, _reporter(args), cps=args.cps, keep_cluster=args.keep_cluster
+        loaded,
+        args.output,
+        _reporter(args),
+        cps=args.cps,
+        keep_cluster=args.keep_cluster,
+        cast_format=CAST_FORMATS[args.cast_format],
     )
     return _finish(args, [result])
 
@@ -135,12 +144,12 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     baseline (with --repeat: any run failed; the budget is only reported), 2 bad input,
     130 interrupted."""
     from recorder.cast.diff import print_diff
+    from recorder.cast.writer import CAST_FORMATS
     from recorder.run.progress import make_console
     from recorder.run.rehearse import (
         BaselineCheck,
         load_baseline,
         rehearsal_json,
-        rehearse,
         rehearse_once,
     )
     from recorder.run.report import write_junit
@@ -149,6 +158,10 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         return _usage("--repeat takes a number of runs, 1 or more")
     if args.baseline is not None and not args.baseline.is_dir():
         return _usage(f"--baseline {args.baseline}: not a directory")
+    if args.cast_dir is not None and args.repeat is not None:
+        return _usage("--cast-dir saves one rehearsal's cast: it cannot be combined with --repeat")
+    if args.cast_dir is not None and args.cast_dir.exists() and not args.cast_dir.is_dir():
+        return _usage(f"--cast-dir {args.cast_dir}: not a directory")
     loaded = _load_all(args.files, args.profile)
     # Every baseline is read before anything runs: an unreadable one is bad input (exit 2).
     baselines = [load_baseline(item, args.baseline) if args.baseline else None for item in loaded]
@@ -196,15 +209,16 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     checks: list[BaselineCheck | None] = []
     try:
         for item, baseline in zip(loaded, baselines, strict=True):
-            if baseline is None:
-                results.append(rehearse(item, _reporter(args), keep_cluster=args.keep_cluster))
-                checks.append(None)
-            else:
-                done = rehearse_once(
-                    item, _reporter(args), keep_cluster=args.keep_cluster, baseline=baseline
-                )
-                results.append(done.result)
-                checks.append(done.baseline)
+            done = rehearse_once(
+                item,
+                _reporter(args),
+                keep_cluster=args.keep_cluster,
+                baseline=baseline,
+                cast_dir=args.cast_dir,
+                cast_format=CAST_FORMATS[args.cast_format],
+            )
+            results.append(done.result)
+            checks.append(done.baseline)
             if results[-1].interrupted:
                 break
     finally:
@@ -250,22 +264,29 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     """0 the casts show the same steps (identical, or different only in masked values; timing
     never counts), 1 a step changed, was added or removed, 2 bad input."""
-    from recorder.cast.diff import builtin_masks, diff_casts, diff_json, print_diff, scenario_masks
+    from recorder.cast.diff import (
+        builtin_masks,
+        diff_casts,
+        diff_json,
+        ordered_steps,
+        print_diff,
+        scenario_masks,
+    )
     from recorder.cast.reader import CastReadError, load_cast
     from recorder.run.progress import make_console
 
     if not args.timing_threshold >= 0:
         return _usage("--timing-threshold takes a number of seconds, 0 or more")
-    masks = builtin_masks()
+    masks, ordered = builtin_masks(), frozenset[str]()
     if args.scenario is not None:
         (loaded,) = _load_all([args.scenario])
-        masks = scenario_masks(loaded)
+        masks, ordered = scenario_masks(loaded), ordered_steps(loaded)
     try:
         old, new = load_cast(args.old), load_cast(args.new)
     except CastReadError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    diff = diff_casts(old, new, masks, args.timing_threshold)
+    diff = diff_casts(old, new, masks, args.timing_threshold, ordered)
     if args.json:
         print(diff_json(diff))
     else:

@@ -272,3 +272,14 @@ def test_record_v3_then_rehearse_against_it_and_save_a_v3_rehearsal(tmp_path: Pa
     rehearsal = load_cast(out / "s.cast")
     assert rehearsal.version == 3 and not rehearsal.verified
     assert run_cli("rehearse", str(scenario), "--cast-format", "v4").returncode == 2
+
+
+def test_a_v3_verified_cast_is_the_live_safety_net(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    body = "".join(f"  - run: {command}\n" for command, _ in STEPS)
+    scenario.write_text(scenario_text(f"steps:\n{body}"))
+    cast = tmp_path / "s.cast"
+    done = run_cli("record", str(scenario), "-o", str(cast), "--cast-format", "v3", "--cps", "300")
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_cli("live", str(scenario), "--auto", "--cps", "300", "--cast", str(cast))
+    assert done.returncode == 0, done.stdout + done.stderr

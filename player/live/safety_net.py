@@ -94,11 +94,12 @@ class SafetyNet:
             )
         try:
             cast = load_cast(cast_path)
-        except CastReadError:
-            cast = None
-        if cast is None or cast.version != 2:
+        except CastReadError as exc:
+            raise SafetyNetError(f"{exc}: record it again with {hint}") from None
+        if cast.version < 2:  # v1 has no markers: no step to fall back to
             raise SafetyNetError(
-                f"{cast_path}: not a readable asciicast v2 file: record it again with {hint}"
+                f"{cast_path}: an asciicast v1 file has no markers to fall back on: record it "
+                f"again with {hint}"
             )
         provenance = cast.provenance
         if provenance is None or not provenance.verified:
