@@ -4,7 +4,9 @@ A verified cast is scanned before it is published, and `stagecast scan` scans an
 
 The "o" events and the "i" events are each scanned as one stream, so a secret split across
 output chunks is still one string; each stream is scanned as written and with its escape
-sequences removed, so colour codes between a secret's characters do not hide it. A match is
+sequences removed, so colour codes between a secret's characters do not hide it. A declared
+secret is looked for as itself and in its usual encodings (`recorder.shell.secret_forms`:
+base64 and base64url at any alignment, hex, URL and JSON escapes). A match is
 reported at the event where it starts. Markers and every string in the header (keys too) are
 scanned on their own. Excerpts never show a sensitive value: it is replaced by `***`.
 
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from recorder.shell.output_cleaner import ANSI
+from recorder.shell.secret_forms import secret_forms
 
 from .model import Cast
 from .reader import CastReadError, load_cast
@@ -134,6 +137,10 @@ def _secret_hits(text: str, secrets: Sequence[str]) -> Iterator[_Hit]:
         while start != -1:
             yield _Hit(start, start + len(secret), "secret", MASK)
             start = text.find(secret, start + 1)
+    for secret in secrets:  # after the literals: a literal is reported as itself
+        for form in secret_forms(secret):
+            for m in form.pattern.finditer(text):
+                yield _Hit(m.start(), m.end(), "secret", f"{MASK} ({form.form})")
 
 
 def _strip(raw: str) -> tuple[str, list[int], list[int]]:

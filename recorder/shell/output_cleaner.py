@@ -1,7 +1,8 @@
 """What the audience may see: prompt bookkeeping stripped, secrets redacted.
 
 Work is done on a whole step's text at once, then mapped back onto the timed chunks,
-so a secret split across two reads is still found.
+so a secret split across two reads is still found. A secret is redacted as itself and in its
+usual encodings (base64, base64url, hex, URL, JSON: `secret_forms`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
+
+from .secret_forms import secret_forms
 
 REDACTED = "[REDACTED]"
 # Our prompt's OSC 133 marks, any OSC 7 / 1337 (host and cwd leaks), bracketed-paste toggles.
@@ -35,6 +39,11 @@ class Redactor:
         """From a scenario's secret values and its `redact` regexes."""
         return cls(tuple(s for s in secrets if s), tuple(re.compile(p) for p in patterns))
 
+    @cached_property
+    def encoded(self) -> tuple[re.Pattern[str], ...]:
+        """The patterns of the secrets' encoded forms."""
+        return tuple(form.pattern for secret in self.secrets for form in secret_forms(secret))
+
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         found: list[tuple[int, int, str]] = [
             (m.start(), m.end(), "") for m in INVISIBLE.finditer(text)
@@ -46,7 +55,7 @@ class Redactor:
             while start != -1:
                 found.append((start, start + len(secret), REDACTED))
                 start = text.find(secret, start + 1)
-        for pattern in self.patterns:
+        for pattern in (*self.encoded, *self.patterns):
             for m in pattern.finditer(text):
                 if m.end() > m.start():
                     found.append((m.start(), m.end(), REDACTED))

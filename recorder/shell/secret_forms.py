@@ -1,0 +1,137 @@
+"""A declared secret in the encodings output shows it in, as patterns: what the Redactor removes
+from a cast and the leak scan looks for, besides the value itself.
+
+- base64 and base64url (`-_`), at the three alignments the secret's bytes can have inside a
+  longer encoded blob (offset 0, 1 or 2 mod 3): for each, the stable middle of the encoding,
+  the characters made of the secret's bits alone; the partial character at either end (and
+  `=` padding) is taken too when it touches it;
+- hex, upper or lower case;
+- URL (percent) encoding: each character as itself or as `%XX` of its UTF-8 bytes, hex in
+  either case, a space also as `+` (covers `quote`, `quote_plus`, `encodeURIComponent`);
+- JSON string escapes: each character as itself, as `\\uXXXX` (either case; surrogate pairs
+  beyond the BMP) or as its short escape (`\\"`, `\\\\`, `\\/`, `\\n`...): `json.dumps` with or
+  without `ensure_ascii`.
+
+base64 and hex may be cut by a line break anywhere (`base64` wraps at 76 columns, `xxd -p`
+at 60). Only values of at least MIN_ENCODED_CHARS characters get the encoded forms: a shorter
+one's encodings are short enough to turn up in ordinary output (its literal value is still
+redacted). A leaf module: the standard library only.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import re
+import urllib.parse
+from dataclasses import dataclass
+
+MIN_ENCODED_CHARS = 8
+FORMS = ("base64", "base64url", "hex", "url", "json")
+_BREAK = r"(?:\r?\n)?"  # a wrapped line, between any two characters of base64 or hex
+_ALPHABETS = {"base64": ("A-Za-z0-9+/", b"+/"), "base64url": ("A-Za-z0-9_-", b"-_")}
+_JSON_SHORT = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f"}
+_JSON_SHORT |= {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+@dataclass(frozen=True)
+class SecretForm:
+    form: str  # one of FORMS
+    pattern: re.Pattern[str]
+
+
+def base64_middles(value: str, altchars: bytes | None = None) -> list[str]:
+    """The stable middle of `value`'s base64 at each alignment (its bytes starting at offset
+    0, 1, 2 mod 3 of the encoded data): the characters whose 6 bits all come from it."""
+    data = value.encode()
+    middles = []
+    for k in range(3):
+        encoded = base64.b64encode(b"\0" * k + data + b"\0\0", altchars).decode()
+        start = -(-8 * k // 6)  # the first character past the k bytes before
+        end = 8 * (k + len(data)) // 6  # the last character whole within the value
+        middles.append(encoded[start:end])
+    return middles
+
+
+def _hex_class(digit: str) -> str:
+    return f"[{digit.lower()}{digit.upper()}]" if digit.isalpha() else digit
+
+
+def _hex_bytes(data: bytes, prefix: str = "") -> list[str]:
+    return [prefix + _hex_class(f"{b:02x}"[0]) + _hex_class(f"{b:02x}"[1]) for b in data]
+
+
+def _wrapped(pieces: list[str]) -> str:
+    return _BREAK.join(pieces)
+
+
+def _base64_pattern(value: str, form: str) -> str:
+    alphabet, altchars = _ALPHABETS[form]
+    edge = f"[{alphabet}]"
+    middles = "|".join(_wrapped([re.escape(c) for c in m]) for m in base64_middles(value, altchars))
+    # The partial characters at both ends hold some of the value's bits too: taken when they
+    # touch it (never across a line break, which may end a line of something else).
+    return f"{edge}?(?:{middles})(?:{edge}={{0,2}})?"
+
+
+def _url_pattern(value: str) -> str:
+    pieces = []
+    for ch in value:
+        choices = [re.escape(ch), "".join(_hex_bytes(ch.encode(), "%"))]
+        if ch == " ":
+            choices.append(r"\+")
+        pieces.append(f"(?:{'|'.join(choices)})")
+    return "".join(pieces)
+
+
+def _json_escapes(ch: str) -> list[str]:
+    units = json.dumps(ch)[1:-1]  # \uXXXX of every UTF-16 unit beyond ASCII
+    if ch.isascii():
+        units = f"\\u{ord(ch):04x}"
+    escaped = "".join(
+        re.escape(unit[:2]) + "".join(_hex_class(d) for d in unit[2:])
+        for unit in re.findall(r"\\u[0-9a-f]{4}", units)
+    )
+    choices = [re.escape(ch), escaped]
+    if ch in _JSON_SHORT:
+        choices.append(re.escape(_JSON_SHORT[ch]))
+    return choices
+
+
+def _json_pattern(value: str) -> str:
+    return "".join(f"(?:{'|'.join(_json_escapes(ch))})" for ch in value)
+
+
+@functools.lru_cache(maxsize=256)
+def secret_forms(value: str) -> tuple[SecretForm, ...]:
+    """The patterns of `value`'s encoded forms (none for a value shorter than
+    MIN_ENCODED_CHARS); the literal value is the caller's to find."""
+    if len(value) < MIN_ENCODED_CHARS:
+        return ()
+    sources = {
+        "base64": _base64_pattern(value, "base64"),
+        "base64url": _base64_pattern(value, "base64url"),
+        "hex": _wrapped(_hex_bytes(value.encode())),
+        "url": _url_pattern(value),
+        "json": _json_pattern(value),
+    }
+    return tuple(SecretForm(form, re.compile(source)) for form, source in sources.items())
+
+
+def encodings(value: str) -> dict[str, str]:
+    """Concrete encodings of the whole value, one per way a tool writes it: for tests, the
+    benchmark and the docs (every one is matched by a pattern of `secret_forms`)."""
+    data = value.encode()
+    return {
+        "literal": value,
+        "base64": base64.b64encode(data).decode(),
+        "base64url": base64.urlsafe_b64encode(data).decode().rstrip("="),
+        "hex": data.hex(),
+        "HEX": data.hex().upper(),
+        "url": urllib.parse.quote(value, safe=""),
+        "url-lower": re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), urllib.parse.quote(value)),
+        "url-plus": urllib.parse.quote_plus(value),
+        "json": json.dumps(value)[1:-1],
+        "json-utf8": json.dumps(value, ensure_ascii=False)[1:-1],
+    }
