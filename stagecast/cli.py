@@ -1,7 +1,7 @@
 """The `stagecast` command: parse arguments, call one function, map the outcome to an exit code.
 
 Exit codes: 0 all passed, 1 a check failed, 2 bad input or a missing prerequisite,
-130 interrupted.
+128 + N interrupted by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT).
 """
 
 from __future__ import annotations

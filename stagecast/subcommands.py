@@ -68,6 +68,11 @@ def _reporter(args: argparse.Namespace) -> NullReporter | RichReporter:
     return RichReporter(make_console(stderr=True))
 
 
+def _interrupted_code(results: list[ScenarioResult]) -> int:
+    """The exit code of the signal that interrupted the run (130 for Ctrl-C)."""
+    return max(r.interrupt_exit_code for r in results if r.interrupted)
+
+
 def _finish(args: argparse.Namespace, results: list[ScenarioResult]) -> int:
     from recorder.run.progress import make_console
     from recorder.run.report import results_json, summary_line
@@ -94,7 +99,7 @@ def _finish(args: argparse.Namespace, results: list[ScenarioResult]) -> int:
                     console.print(f"  {result.failed_cast_withheld}", soft_wrap=True, markup=False)
                 console.print(f"  report: {result.report_path}", soft_wrap=True)
     if any(r.interrupted for r in results):
-        return EXIT_INTERRUPTED
+        return _interrupted_code(results)
     return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
 
 
@@ -229,7 +234,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     if args.json:
         print(rehearsal_json(results, checks))
         if any(r.interrupted for r in results):
-            return EXIT_INTERRUPTED
+            return _interrupted_code(results)
         return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
     code = _finish(args, results)
     if not args.quiet:
@@ -358,7 +363,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     if outcome.archive_problem:  # the show is over: this may be said on its terminal
         print(f"stagecast: {outcome.archive_problem}", file=sys.stderr)
     if result.interrupted:
-        return EXIT_INTERRUPTED
+        return result.interrupt_exit_code
     if args.save_cast is not None and outcome.saved is None:
         return EXIT_FAILED  # the archive the presenter asked for is lost
     return EXIT_OK if result.passed and not outcome.fallbacks else EXIT_FAILED

@@ -13,6 +13,7 @@ only when the show ran to the end and every step passed live.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,7 @@ from recorder.cast.writer import CastRecording, publish_atomically, remove_stale
 from recorder.errors import StagecastError
 from recorder.run.record import CAST_ENV
 from recorder.run.results import ScenarioResult
+from recorder.run.signals import describe
 from recorder.scenario.loader import LoadedScenario
 from recorder.shell.output_cleaner import Redactor
 
@@ -226,14 +228,14 @@ def _how_it_ended(
     """(completed, how it ended in words)."""
     if crash is not None:
         if isinstance(crash, KeyboardInterrupt):
-            return False, "interrupted (Ctrl-C)"
+            return False, f"interrupted ({describe(getattr(crash, 'signum', signal.SIGINT))})"
         return False, f"crashed: {type(crash).__name__}: {crash}"
     if stop is not None:
         return False, stop
     if result is None:
         return False, "ended before the first step"
     if result.interrupted:
-        return False, "interrupted (Ctrl-C or SIGTERM)"
+        return False, f"interrupted ({describe(result.interrupt_signal or signal.SIGINT)})"
     if result.stopped:
         return False, f"stopped: {result.stopped}"
     return True, COMPLETED

@@ -115,4 +115,7 @@ def presenter_terminal(fd: int | None = None) -> Iterator[int | None]:
         tty.setraw(fd)
         yield fd
     finally:
-        termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
+        # After a hang-up the terminal is gone (or stdin is /dev/null by now): nothing to
+        # restore, and teardown must go on.
+        with contextlib.suppress(OSError, termios.error):
+            termios.tcsetattr(fd, termios.TCSAFLUSH, saved)

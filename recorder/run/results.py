@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,7 @@ class ScenarioResult:
     duration: float = 0.0
     error: str | None = None  # a failure outside any step's checks
     interrupted: bool = False
+    interrupt_signal: int | None = None  # which signal interrupted it (None: Ctrl-C's)
     cast_path: Path | None = None  # the verified cast `record` published
     rehearsal_cast_path: Path | None = None  # `rehearse --cast-dir`: never a verified cast
     failed_cast_path: Path | None = None
@@ -80,6 +82,11 @@ class ScenarioResult:
     profile: str | None = None  # the profile's name, when the run used one
     stopped: str | None = None  # where and why the run stopped early, declared by the scenario
     drifts: list[Drift] = field(default_factory=list)  # rehearse --baseline: what changed
+
+    @property
+    def interrupt_exit_code(self) -> int:
+        """128 + the signal's number: 130 for Ctrl-C (or the presenter's quit key)."""
+        return 128 + (self.interrupt_signal or signal.SIGINT)
 
     @property
     def passed(self) -> bool:
@@ -110,6 +117,9 @@ class ScenarioResult:
             "duration": round(self.duration, 3),
             "error": self.error,
             "interrupted": self.interrupted,
+            "signal": (
+                signal.Signals(self.interrupt_signal).name if self.interrupt_signal else None
+            ),
             "cast": str(self.cast_path) if self.cast_path else None,
             "rehearsal_cast": (str(self.rehearsal_cast_path) if self.rehearsal_cast_path else None),
             "failed_cast": str(self.failed_cast_path) if self.failed_cast_path else None,

@@ -197,9 +197,10 @@ class Runner:
         try:
             with signals_as_interrupts():
                 self._run_main(before, plan, result)
-        except Interrupted:
+        except Interrupted as exc:
             result.interrupted = True
-            result.error = "interrupted (Ctrl-C): teardown ran, no verified cast was written"
+            result.interrupt_signal = exc.signum
+            result.error = f"interrupted ({exc.why}): teardown ran, no verified cast was written"
         finally:
             with ignoring_interrupts():
                 self._run_teardown(result)
@@ -341,9 +342,9 @@ class Runner:
         assert self.session is not None
         try:
             self.run_step(step, step_result)
-        except Interrupted:
+        except Interrupted as exc:
             step_result.status = "failed"
-            step_result.failures.append("interrupted (Ctrl-C)")
+            step_result.failures.append(f"interrupted ({exc.why})")
             self._after_interrupt()
             raise
         except ShellLost as exc:
@@ -477,8 +478,8 @@ class Runner:
                     result.status = "failed"
         except SessionDied as exc:
             raise ShellLost(f"{exc} during this step") from None
-        except KeyboardInterrupt:
-            raise Interrupted() from None
+        except KeyboardInterrupt as exc:
+            raise Interrupted.from_keyboard(exc) from None
         finally:
             result.duration = time.monotonic() - t_start
             if not visible:
