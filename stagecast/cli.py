@@ -6,6 +6,8 @@ Exit codes: 0 all passed, 1 a check failed, 2 bad input or a missing prerequisit
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -29,10 +31,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("stagecast: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
+        return _stdout_gone()
+    except OSError as exc:  # a full disk, a read-only folder, a file that vanished
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"stagecast: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - a traceback must never reach a user
         print(f"stagecast: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 70
+
+
+def _stdout_gone() -> int:
+    """Whoever read our output went away (`stagecast … | head`): say so once, and keep
+    Python from failing again when it flushes stdout at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    with contextlib.suppress(OSError):
+        print("stagecast: stdout was closed before all output was written", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def entry() -> None:

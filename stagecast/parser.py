@@ -192,7 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="asciinema server (default: asciinema's config, https://asciinema.org)",
     )
     up.add_argument(
-        "--force", action="store_true", help="upload an unverified cast (the leak scan still runs)"
+        "--scenario",
+        type=Path,
+        help="also look for this scenario's declared secret values (env: {from_env, secret})",
+    )
+    up.add_argument(
+        "--force",
+        action="store_true",
+        help="upload an unverified cast, or one naming secrets that cannot be checked for "
+        "(the leak scan still runs)",
     )
     up.set_defaults(func=subcommands.cmd_upload)
 

@@ -57,6 +57,11 @@ def _load_all(files: Sequence[Path], profile: Path | None = None) -> list[Loaded
         for error in errors:
             print(error, file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
+    from recorder.scenario.preflight import short_secret_warnings
+
+    for item in loaded:
+        for warning in short_secret_warnings(item):
+            print(warning, file=sys.stderr)
     return loaded
 
 
@@ -370,17 +375,27 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    """0 clean, 1 a leak found (one line each, the value itself never printed), 2 bad input."""
-    from recorder.cast.leak_scan import scan_files
+    """0 clean, 1 a leak found (one line each, the value itself never printed), 2 bad input or
+    a secret the cast's provenance names that cannot be checked for (one line each)."""
+    from recorder.cast.leak_scan import scan_checked
     from recorder.scenario.preflight import resolve_env
 
     secrets: list[str] = []
     if args.scenario is not None:
         (loaded,) = _load_all([args.scenario])
         _, secrets = resolve_env(loaded)
-    leaks, errors = scan_files(args.casts, secrets)
-    for error in errors:
-        print(error, file=sys.stderr)
+    leaks, errors, unchecked = [], [], []
+    for path in args.casts:
+        try:
+            found, check = scan_checked(Path(path), secrets)
+        except ValueError as exc:
+            errors.append(" ".join(str(exc).split()))
+            continue
+        leaks += [(path, leak) for leak in found]
+        if (problem := check.problem(path)) is not None:
+            unchecked.append(problem)
+    for line in errors + unchecked:
+        print(line, file=sys.stderr)
     for path, leak in leaks:
         print(f"{path}: {leak}")
     if errors:
@@ -388,6 +403,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if leaks:
         print(f"stagecast: {len(leaks)} leak(s) found: do not publish", file=sys.stderr)
         return EXIT_FAILED
+    if unchecked:
+        print("stagecast: not known to be clean: do not publish", file=sys.stderr)
+        return EXIT_USAGE
     print(f"clean: {len(args.casts)} cast(s) scanned")
     return EXIT_OK
 

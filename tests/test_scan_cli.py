@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
+
+import pytest
 
 from conftest import run_cli
 
@@ -70,3 +73,64 @@ def test_an_unreadable_cast_is_bad_input(tmp_path: Path) -> None:
     done = run_cli("scan", str(bogus))
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "bogus.cast" in done.stderr
+
+
+# --- secrets the cast's provenance names ---------------------------------------------------
+
+
+def named_cast(path: Path, events: list[list], value: str = SECRET) -> Path:
+    """A cast whose provenance names $SCAN_TEST_TOKEN by fingerprint, recorded as `value`."""
+    from recorder.cast.provenance import SecretFingerprint
+
+    named = [vars(SecretFingerprint.of("SCAN_TEST_TOKEN", value))]
+    header = {"version": 2, "width": 80, "height": 24}
+    header["stagecast"] = {"verified": True, "secrets": named, "steps": []}
+    path.write_text("\n".join(json.dumps(e) for e in [header, *events]) + "\n")
+    return path
+
+
+def test_a_secret_the_provenance_names_is_looked_for_from_the_environment(tmp_path: Path) -> None:
+    encoded = base64.b64encode(f"user:{SECRET}".encode()).decode()  # inside a longer blob
+    cast = named_cast(
+        tmp_path / "leaky.cast", [[0.1, "o", f"auth: {encoded[:9]}"], [0.2, "o", encoded[9:]]]
+    )
+    done = run_cli("scan", str(cast), env={"SCAN_TEST_TOKEN": SECRET})
+    assert done.returncode == 1, done.stdout + done.stderr
+    # the blob's own start ("user:") stays as context
+    assert done.stdout.strip() == f"{cast}: event 1 (0.100s): secret: auth: dXNlcj*** (base64)"
+    assert encoded not in done.stdout + done.stderr
+    clean = named_cast(tmp_path / "clean.cast", [[0.1, "o", "hi\r\n"]])
+    done = run_cli("scan", str(clean), env={"SCAN_TEST_TOKEN": SECRET})
+    assert done.returncode == 0 and "clean: 1 cast(s) scanned" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [(None, "not set in the environment"), ("other-value", "set, but not to the value recorded")],
+)
+def test_a_named_secret_that_cannot_be_checked_is_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str | None, why: str
+) -> None:
+    monkeypatch.delenv("SCAN_TEST_TOKEN", raising=False)
+    cast = named_cast(tmp_path / "demo.cast", [[0.1, "o", "hi\r\n"]])
+    done = run_cli("scan", str(cast), env={"SCAN_TEST_TOKEN": value} if value else None)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"{cast}: cannot check for the secret(s) its provenance names: "
+        f"SCAN_TEST_TOKEN ({why}): export the variable(s) or give --scenario",
+        "stagecast: not known to be clean: do not publish",
+    ]
+
+
+def test_the_scenario_gives_the_secrets_and_a_leak_is_still_exit_1(tmp_path: Path) -> None:
+    scenario = tmp_path / "scanned.yaml"
+    scenario.write_text(SCENARIO)
+    cast = named_cast(tmp_path / "demo.cast", [[0.1, "o", f"{SECRET.encode().hex()}\r\n"]])
+    other = named_cast(tmp_path / "other.cast", [[0.1, "o", "hi\r\n"]], value="recorded-elsewhere")
+    done = run_cli(
+        "scan", "--scenario", str(scenario), str(cast), str(other), env={"SCAN_TEST_TOKEN": SECRET}
+    )
+    assert done.returncode == 1
+    assert done.stdout.strip() == f"{cast}: event 1 (0.100s): secret: *** (hex)"
+    assert f"{other}: cannot check for the secret(s)" in done.stderr

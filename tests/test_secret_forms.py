@@ -8,12 +8,16 @@ differ from the value itself; base64 and hex are checked at every alignment and 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
-from recorder.cast.leak_scan import mask_leaks, scan_events
+from conftest import run_cli
+from recorder.cast.leak_scan import mask_leaks, scan_checked, scan_events
+from recorder.cast.provenance import Provenance, SecretFingerprint
 from recorder.shell.output_cleaner import REDACTED, Redactor
 from recorder.shell.secret_forms import (
     MIN_ENCODED_CHARS,
@@ -235,3 +239,96 @@ def test_kubectl_get_secret_yaml_is_a_leak_unredacted() -> None:
     leaks = scan_output(*split(kubectl_output(), 4))
     assert [(leak.kind, leak.excerpt) for leak in leaks] == [("secret", "  password: *** (base64)")]
     assert scan_output(Redactor((SECRET,)).clean_text(kubectl_output())) == []
+
+
+# --- provenance: the secrets a cast names ----------------------------------------------------
+
+
+def test_provenance_names_secrets_by_salted_fingerprint() -> None:
+    named = SecretFingerprint.of("DEMO_TOKEN", SECRET)
+    assert named.name == "DEMO_TOKEN" and len(named.salt) == 32
+    assert named.sha256 == hashlib.sha256((named.salt + SECRET).encode()).hexdigest()
+    assert named.matches(SECRET) and not named.matches(SECRET + "x")
+    assert SecretFingerprint.of("DEMO_TOKEN", SECRET).salt != named.salt
+    written = Provenance(verified=True, secrets=[named]).to_dict()
+    assert written["secrets"] == [
+        {"name": "DEMO_TOKEN", "salt": named.salt, "sha256": named.sha256}
+    ]
+    assert list(written)[-2:] == ["secrets", "steps"]
+    assert Provenance.from_dict(written) == Provenance(verified=True, secrets=[named])
+
+
+def test_provenance_without_secrets_reads_and_writes_as_before() -> None:
+    old = {"verified": True, "scenario": "x.yaml", "steps": []}
+    provenance = Provenance.from_dict(old)
+    assert provenance is not None and provenance.secrets == []
+    assert "secrets" not in provenance.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        ("DEMO_TOKEN", []),
+        ([None, 3, "x", {}], []),
+        ([{"name": ""}], []),
+        ([{"name": "A", "salt": 5}], ["A"]),  # named, but its fingerprint matches nothing
+    ],
+)
+def test_provenance_reads_broken_secrets_leniently(raw: object, names: list[str]) -> None:
+    provenance = Provenance.from_dict({"verified": True, "secrets": raw})
+    assert provenance is not None
+    assert [s.name for s in provenance.secrets] == names
+    assert not any(s.matches("") or s.matches(SECRET) for s in provenance.secrets)
+
+
+def test_record_names_the_secret_and_no_form_of_it_reaches_the_cast(
+    run_record, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = "Zq9-demo token/ü"
+    monkeypatch.setenv("SECRET_FORMS_TEST_TOKEN", value)
+    data = value.encode()
+    printed = {
+        "base64": base64.b64encode(data).decode(),
+        "hex": data.hex(),
+        "url": urllib.parse.quote_plus(value),
+        "json": json.dumps(value)[1:-1],
+    }
+    body = (
+        "env: {TOKEN: {from_env: SECRET_FORMS_TEST_TOKEN, secret: true}}\n"
+        "steps:\n"
+        + "".join(f"  - run: printf '%s\\n' '{text}'\n" for text in printed.values())
+        + "  - run: printf '%s' \"$TOKEN\" | base64\n"
+    )
+    cast = tmp_path / "ok.cast"
+    result = run_record(body, cast=cast)
+    assert result.passed, result.error
+    raw = cast.read_text()
+    assert raw.count("[REDACTED]\\r\\n") == 5, raw  # each step's output line
+    header = json.loads(raw.splitlines()[0])
+    (named,) = header["stagecast"]["secrets"]
+    assert named["name"] == "SECRET_FORMS_TEST_TOKEN"
+    assert named["sha256"] == hashlib.sha256((named["salt"] + value).encode()).hexdigest()
+    leaks, check = scan_checked(cast)
+    assert leaks == [] and check.values == (value,) and check.unchecked == ()
+    for form in secret_forms(value):
+        assert not form.pattern.search(raw), form.form
+
+
+# --- lint: a secret too short for its encoded forms -----------------------------------------
+
+
+def test_a_short_secret_gets_a_warning_line(tmp_path: Path) -> None:
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(
+        "title: t\nenv:\n  TOKEN: {from_env: SHORT_SECRET_TEST, secret: true}\n"
+        "steps:\n  - run: echo hi\n"
+    )
+    done = run_cli("lint", str(scenario), env={"SHORT_SECRET_TEST": "pa55wd"})
+    assert done.returncode == 0 and done.stdout == f"{scenario}: ok (1 steps)\n"
+    assert done.stderr == (
+        f"{scenario}:3:10: warning: env TOKEN: $SHORT_SECRET_TEST is shorter than "
+        f"{MIN_ENCODED_CHARS} characters: only the value itself is redacted and scanned for, "
+        "not its base64, hex, URL or JSON forms (they would match ordinary output)\n"
+    )
+    assert "pa55wd" not in done.stderr
+    assert run_cli("lint", str(scenario), env={"SHORT_SECRET_TEST": SECRET}).stderr == ""

@@ -344,3 +344,106 @@ def test_the_published_tour_cast_uploads(fake_server) -> None:
         pytest.skip("casts/tour.cast is not recorded yet (stagecast record scenarios/tour.yaml)")
     assert upload(tour, server=fake_server.url).url == f"{fake_server.url}/a/1"
     assert fake_server.received[0].data == tour.read_bytes()
+
+
+# --- secrets the cast's provenance names ---------------------------------------------------
+
+TOKEN_VAR = "UPLOAD_TEST_DEMO_TOKEN"
+
+
+def named_cast(path: Path, value: str = SECRET, output: str = "hello\r\n") -> Path:
+    """A verified cast whose provenance names $UPLOAD_TEST_DEMO_TOKEN, recorded as `value`."""
+    from recorder.cast.provenance import SecretFingerprint
+
+    write_cast(path, output=output)
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["stagecast"]["secrets"] = [vars(SecretFingerprint.of(TOKEN_VAR, value))]
+    path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    return path
+
+
+def test_a_named_secret_set_in_the_environment_is_scanned_for_in_every_form(
+    tmp_path: Path, fake_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_VAR, SECRET)
+    encoded = base64.b64encode(SECRET.encode()).decode()
+    cast = named_cast(tmp_path / "leaky.cast", output=f"password: {encoded}\r\n")
+    for force in (False, True):
+        with pytest.raises(UploadError, match="refusing to upload: 1 possible leak") as caught:
+            upload(cast, server=fake_server.url, force=force)
+        assert "secret: password: *** (base64)" in str(caught.value)
+        assert encoded not in str(caught.value) and caught.value.exit_code == 2
+    assert fake_server.received == []
+    clean = named_cast(tmp_path / "clean.cast")
+    result = upload(clean, server=fake_server.url)
+    assert result.url and result.unchecked is None
+
+
+@pytest.mark.parametrize(
+    ("env", "why"),
+    [(None, "not set in the environment"), ("another-value-1234", "set, but not to the value")],
+)
+def test_a_named_secret_that_cannot_be_checked_needs_force(
+    tmp_path: Path, fake_server, monkeypatch: pytest.MonkeyPatch, env, why: str
+) -> None:
+    if env is None:
+        monkeypatch.delenv(TOKEN_VAR, raising=False)
+    else:
+        monkeypatch.setenv(TOKEN_VAR, env)
+    cast = named_cast(tmp_path / "demo.cast")
+    with pytest.raises(UploadError) as caught:
+        upload(cast, server=fake_server.url)
+    message = str(caught.value)
+    assert "\n" not in message and caught.value.exit_code == 2
+    assert f"cannot check for the secret(s) its provenance names: {TOKEN_VAR} ({why}" in message
+    assert message.endswith("upload it anyway with --force")
+    assert fake_server.received == []
+    result = upload(cast, server=fake_server.url, force=True)
+    assert result.url == f"{fake_server.url}/a/1"
+    assert result.unchecked is not None and TOKEN_VAR in result.unchecked
+    assert "\n" not in result.unchecked
+
+
+def test_a_given_secret_stands_for_the_environment(
+    tmp_path: Path, fake_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(TOKEN_VAR, raising=False)
+    assert upload(named_cast(tmp_path / "ok.cast"), server=fake_server.url, secrets=[SECRET]).url
+    hexed = SECRET.encode().hex()
+    leaky = named_cast(tmp_path / "leaky.cast", output=f"{hexed}\r\n")
+    with pytest.raises(UploadError, match=r"secret: \*\*\* \(hex\)"):
+        upload(leaky, server=fake_server.url, secrets=[SECRET])
+
+
+def test_cmd_upload_takes_the_scenario_and_warns_in_one_line(
+    tmp_path: Path, fake_server, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    scenario = tmp_path / "demo.yaml"
+    scenario.write_text(
+        f"title: t\nenv:\n  TOKEN: {{from_env: {TOKEN_VAR}, secret: true}}\n"
+        "steps:\n  - run: echo hi\n"
+    )
+    monkeypatch.setenv(TOKEN_VAR, SECRET)
+    leaky = named_cast(tmp_path / "leaky.cast", output=f"{SECRET[::-1]} {SECRET}\r\n")
+    args = argparse.Namespace(cast=leaky, server=fake_server.url, force=False, scenario=scenario)
+    with pytest.raises(UploadError, match="1 possible leak"):
+        cmd_upload(args)
+    monkeypatch.delenv(TOKEN_VAR)
+    args = argparse.Namespace(
+        cast=named_cast(tmp_path / "demo.cast"), server=fake_server.url, force=True, scenario=None
+    )
+    assert cmd_upload(args) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{fake_server.url}/a/1\n"
+    (warning,) = [line for line in err.splitlines() if "warning:" in line]
+    assert warning.startswith("stagecast: warning: ") and TOKEN_VAR in warning
+    assert SECRET not in out + err
+
+
+def test_a_cast_without_the_field_uploads_as_before(
+    tmp_path: Path, fake_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(TOKEN_VAR, raising=False)
+    result = upload(write_cast(tmp_path / "old.cast"), server=fake_server.url)
+    assert result.url and result.unchecked is None

@@ -1,11 +1,15 @@
-"""`stagecast upload CAST [--server URL] [--force]`: publish a verified cast to an asciinema server.
+"""`stagecast upload CAST [--server URL] [--scenario S] [--force]`: publish a verified cast to an
+asciinema server.
 
 Built on asciinema 2.4.0's client: `asciinema.config` finds (or creates) the install id and the
 default server, `asciinema.api.Api.upload_asciicast` POSTs the file as multipart/form-data to
 `{server}/api/asciicasts` with HTTP Basic auth (user $USER, password the install id).
 
 Before anything leaves the machine: the cast must carry stagecast's provenance with
-`verified: true` (else `--force`), and the leak scan must find nothing (no override).
+`verified: true` (else `--force`), and the leak scan must find nothing (no override). The scan
+looks for the `--scenario`'s secrets and for each secret the provenance names (by a salted
+fingerprint) that the environment holds; one it names but cannot be checked for (its variable
+unset, or set to another value) refuses the upload too (else `--force`, with a warning).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import os
 import socket
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -27,7 +31,7 @@ from asciinema import config as asciinema_config
 from asciinema.api import Api, APIError
 from asciinema.urllib_http_adapter import URLLibHttpAdapter
 
-from recorder.cast.leak_scan import scan
+from recorder.cast.leak_scan import SecretCheck, check_secrets, scan
 from recorder.cast.model import Cast
 from recorder.cast.reader import CastReadError, load_cast
 from recorder.errors import CommandError
@@ -48,6 +52,7 @@ class UploadResult:
     url: str
     warning: str | None = None  # the server's `Warning` header, e.g. an outdated client
     message: str | None = None  # the server's text for humans (asciinema-server sends one)
+    unchecked: str | None = None  # uploaded with --force: the secrets it was not checked for
 
 
 class _RecordingAdapter(URLLibHttpAdapter):
@@ -78,7 +83,9 @@ def upload(
 ) -> UploadResult:
     """Upload `cast`; return its URL, or raise UploadError with the one-line reason."""
     read = _read(cast)
-    _refuse_leaks(read, secrets)
+    check = check_secrets(read, secrets)
+    _refuse_leaks(read, check.values)
+    unchecked = _unchecked(cast, check, force)
     if not force:
         _require_verified(read)
     config = _load_config()
@@ -94,7 +101,7 @@ def upload(
         raise UploadError(f"{cast}: upload failed: {url} answered with invalid JSON") from exc
     except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, bad responses
         raise UploadError(f"{cast}: upload failed: cannot reach {url}: {_one_line(exc)}") from exc
-    return _result(cast, url, result, warning)
+    return replace(_result(cast, url, result, warning), unchecked=unchecked)
 
 
 def _read(cast: Path) -> Cast:
@@ -117,6 +124,15 @@ def _require_verified(cast: Cast) -> None:
     else:
         return
     raise UploadError(f"{cast.path}: not a verified cast ({why}); upload it anyway with --force", 2)
+
+
+def _unchecked(cast: Path, check: SecretCheck, force: bool) -> str | None:
+    """The secrets the provenance names that cannot be looked for: a refusal, or with
+    `force` the warning to print."""
+    problem = check.problem(cast)
+    if problem is not None and not force:
+        raise UploadError(f"{problem}; upload it anyway with --force", 2)
+    return problem
 
 
 def _refuse_leaks(cast: Cast, secrets: Sequence[str]) -> None:
@@ -200,10 +216,21 @@ def _one_line(text: object, limit: int = 200) -> str:
 
 def cmd_upload(args: argparse.Namespace) -> int:
     """CLI glue: prints the URL on stdout, the warning on stderr; errors reach main()."""
-    result = upload(args.cast, server=args.server, force=args.force)
+    secrets = _scenario_secrets(args.scenario) if getattr(args, "scenario", None) else []
+    result = upload(args.cast, server=args.server, force=args.force, secrets=secrets)
+    if result.unchecked:
+        print(f"stagecast: warning: {result.unchecked}", file=sys.stderr)
     if result.warning:
         print(f"stagecast: warning from the server: {result.warning}", file=sys.stderr)
     if result.message:
         print(result.message, file=sys.stderr)
     print(result.url)
     return 0
+
+
+def _scenario_secrets(path: Path) -> list[str]:
+    """`--scenario`: its declared secret values (their variables must be set)."""
+    from recorder.scenario.loader import load_scenario
+    from recorder.scenario.preflight import resolve_env
+
+    return resolve_env(load_scenario(path))[1]

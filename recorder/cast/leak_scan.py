@@ -19,8 +19,9 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -329,6 +330,62 @@ def scan_cast(path: Path, secrets: Sequence[str] = ()) -> list[Leak]:
     except CastReadError as exc:
         raise ValueError(exc.detail) from None
     return scan(cast, secrets)
+
+
+@dataclass(frozen=True)
+class SecretCheck:
+    """What a cast is scanned for besides the patterns: the secrets given (`--scenario`) and
+    each one its provenance names (`stagecast.secrets`) whose variable holds the value recorded;
+    the names it could not check, each with why."""
+
+    values: tuple[str, ...]
+    unchecked: tuple[str, ...] = ()  # "DEMO_TOKEN (not set in the environment)"
+
+    def problem(self, path: Path | str) -> str | None:
+        """One line naming the secrets that could not be looked for, if any."""
+        if not self.unchecked:
+            return None
+        return (
+            f"{path}: cannot check for the secret(s) its provenance names: "
+            f"{', '.join(self.unchecked)}: export the variable(s) or give --scenario"
+        )
+
+
+def check_secrets(
+    cast: Cast, given: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> SecretCheck:
+    """The secrets to scan `cast` for: `given`, and each secret its provenance names by
+    fingerprint whose variable in `environ` (default: this process's) holds that value. A
+    named secret that no given value matches and that the environment does not hold (unset,
+    or another value) is unchecked: nothing says the cast is free of it."""
+    environ = os.environ if environ is None else environ
+    provenance = cast.provenance
+    values = list(given)
+    unchecked: list[str] = []
+    for named in provenance.secrets if provenance is not None else ():
+        if any(named.matches(value) for value in given):
+            continue
+        value = environ.get(named.name)
+        if value is None:
+            unchecked.append(f"{named.name} (not set in the environment)")
+        elif not named.matches(value):
+            unchecked.append(f"{named.name} (set, but not to the value recorded)")
+        else:
+            values.append(value)
+    return SecretCheck(tuple(dict.fromkeys(values)), tuple(dict.fromkeys(unchecked)))
+
+
+def scan_checked(
+    path: Path, given: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> tuple[list[Leak], SecretCheck]:
+    """`scan_cast`, for the given secrets and those the cast's provenance names (see
+    `check_secrets`); ValueError with a one-line message if it cannot be read."""
+    try:
+        cast = load_cast(path)
+    except CastReadError as exc:
+        raise ValueError(exc.detail) from None
+    check = check_secrets(cast, given, environ)
+    return scan(cast, check.values), check
 
 
 def scan_files(

@@ -5,7 +5,10 @@ results. `Provenance` is the one type for the header's `stagecast` key, written 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets as random_secrets
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field
@@ -222,6 +225,36 @@ class LiveFacts:
 
 
 @dataclass(frozen=True)
+class SecretFingerprint:
+    """A declared secret named in `stagecast.secrets`: the variable it came from and a salted
+    sha256 of its value (never the value), so `upload` and `scan` know what to look for and
+    can tell the value in their environment is the one recorded."""
+
+    name: str  # the environment variable (`from_env`)
+    salt: str  # random hex, one per secret per cast
+    sha256: str  # sha256(salt + value), hex
+
+    @classmethod
+    def of(cls, name: str, value: str) -> SecretFingerprint:
+        salt = random_secrets.token_hex(16)
+        return cls(name, salt, _salted_sha256(salt, value))
+
+    def matches(self, value: str) -> bool:
+        return hmac.compare_digest(_salted_sha256(self.salt, value), self.sha256)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> SecretFingerprint | None:
+        """Only the name is needed: a fingerprint that cannot be read matches no value."""
+        if not isinstance(raw, dict) or not _str(raw.get("name")):
+            return None
+        return cls(*(_str(raw.get(key)) or "" for key in ("name", "salt", "sha256")))
+
+
+def _salted_sha256(salt: str, value: str) -> str:
+    return hashlib.sha256((salt + value).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
 class Provenance:
     """Where a cast came from: the header's `stagecast` key, written by `record` and read by
     the safety net, the site and upload. The only code that knows its keys.
@@ -239,6 +272,7 @@ class Provenance:
     profile: ProfileFacts | None = None
     cluster: ClusterFacts | None = None
     live: LiveFacts | None = None  # the recording of a live show, not a rehearsal's cast
+    secrets: list[SecretFingerprint] = field(default_factory=list)  # declared, fingerprinted
 
     KEY: ClassVar[str] = "stagecast"  # its key in the cast header
 
@@ -267,6 +301,7 @@ class Provenance:
             profile=ProfileFacts.from_dict(raw.get("profile")),
             cluster=ClusterFacts.from_dict(raw.get("cluster")),
             live=LiveFacts.from_dict(raw.get("live")),
+            secrets=_fingerprints(raw.get("secrets")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -285,5 +320,12 @@ class Provenance:
             written["cluster"] = self.cluster.to_dict()
         if self.live is not None:
             written["live"] = self.live.to_dict()
+        if self.secrets:
+            written["secrets"] = [asdict(secret) for secret in self.secrets]
         written["steps"] = [step.to_dict() for step in self.steps]
         return written
+
+
+def _fingerprints(raw: Any) -> list[SecretFingerprint]:
+    read = (SecretFingerprint.from_dict(s) for s in raw) if isinstance(raw, list) else ()
+    return [s for s in read if s is not None]

@@ -13,6 +13,8 @@ in the same directory, so a crash, SIGKILL or Ctrl-C never leaves a half-written
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import tempfile
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from asciinema.asciicast import v2
+
+from recorder.errors import CommandError
 
 from . import model
 
@@ -120,7 +124,9 @@ def _write_v3(cast: CastRecording, f: TextIO) -> None:
 @contextlib.contextmanager
 def _temp_beside(target: Path) -> Iterator[str]:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # The pid in the name says who owns it: only a dead owner's temp is stale.
+    prefix = f".{target.name}.{os.getpid()}."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -161,10 +167,58 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def remove_stale_temps(target: Path) -> None:
-    """Temp files left by a recorder that was killed before it could rename."""
+    """Temp files left by a recorder that was killed before it could rename: only those whose
+    owner is gone (a run still writing one beside the same target keeps it)."""
     for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        owner = stale.name.removeprefix(f".{target.name}.").split(".", 1)[0]
+        if owner.isdigit() and _alive(int(owner)):
+            continue
         with contextlib.suppress(OSError):
             stale.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+class TargetBusy(CommandError):
+    """Another stagecast is writing the same cast: one line, exit 2, nothing ran."""
+
+    def __init__(self, target: Path, holder: str) -> None:
+        super().__init__(
+            f"{target}: another stagecast ({holder}) is writing this cast: wait for it to "
+            "finish, or write elsewhere with -o",
+            2,
+        )
+
+
+@contextlib.contextmanager
+def target_lock(target: Path) -> Iterator[None]:
+    """Hold `target` for one run: a second run for the same path is refused at once
+    (TargetBusy) rather than racing this one's temp files and rename. The lock file lives in
+    the temp dir, named by the target's absolute path, so casts/ gets no lock files; the
+    kernel drops the lock when the process dies, however it dies."""
+    locks = Path(tempfile.gettempdir()) / "stagecast-locks"
+    locks.mkdir(mode=0o1777, exist_ok=True)
+    key = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:32]
+    fd = os.open(locks / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown pid"
+            raise TargetBusy(target, holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def failed_paths(target: Path) -> tuple[Path, Path]:

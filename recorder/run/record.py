@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,8 +24,10 @@ from recorder.cast.writer import (
     failed_paths,
     publish_atomically,
     remove_stale_temps,
+    target_lock,
     write_text_atomically,
 )
+from recorder.errors import CommandError
 from recorder.scenario.loader import LoadedScenario
 from recorder.scenario.preflight import ROOT
 
@@ -54,8 +57,25 @@ def record(
     keep_cluster: bool = False,
     cast_format: CastFormat = 2,
 ) -> ScenarioResult:
-    """Record `loaded`; `cps` overrides the scenario's typing speed (the think pause too)."""
+    """Record `loaded`; `cps` overrides the scenario's typing speed (the think pause too).
+
+    Nothing runs when the cast's folder cannot be written, or while another run writes the
+    same cast (CommandError, exit 2); a cast that cannot be written at the end (a full disk)
+    fails the run with one line, the old cast untouched."""
     target = output or default_cast_path(loaded)
+    check_writable(target)
+    with target_lock(target):
+        return _record(loaded, target, reporter, cps, keep_cluster, cast_format)
+
+
+def _record(
+    loaded: LoadedScenario,
+    target: Path,
+    reporter: Reporter | None,
+    cps: float | None,
+    keep_cluster: bool,
+    cast_format: CastFormat,
+) -> ScenarioResult:
     started_at = int(time.time())
     runner = Runner(loaded, "record", reporter, cps=cps, keep_cluster=keep_cluster)
     runner.cast.version = cast_format
@@ -65,6 +85,50 @@ def record(
         result.error = f"stopped at {result.stopped}: a partial demo is never published as verified"
     cast = runner.cast
     cast.metadata = _metadata(loaded, result, runner, started_at)
+    try:
+        _publish(result, runner, target, cast)
+    except OSError as exc:
+        _cannot_write(result, runner, target, exc)
+    return result
+
+
+def check_writable(target: Path) -> None:
+    """The cast's folder (or the first of its parents that exists: the rest are made) can be
+    written to; else one line and exit 2, before anything runs."""
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CommandError(f"{target}: {folder} is not a folder: write the cast elsewhere", 2)
+    probe = folder / f".stagecast-probe-{os.getpid()}"
+    try:  # writing is the only true test: root passes os.access on a read-only mount
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise CommandError(
+            f"{target}: cannot write in {folder}: {why}: write the cast elsewhere (-o)", 2
+        ) from None
+
+
+def _cannot_write(result: ScenarioResult, runner: Runner, target: Path, exc: OSError) -> None:
+    """The run is over but its cast (or failed cast) could not be written: say so in one line;
+    the report too, if the disk takes it."""
+    where = exc.filename or target
+    why = exc.strerror or str(exc)
+    verified = result.passed
+    result.cast_path = result.failed_cast_path = None
+    line = f"{where}: cannot write the cast: {why}; {target} is untouched"
+    result.error = line if verified else f"{result.error or 'a step failed'}; {line}"
+    _, report = failed_paths(target)
+    try:
+        write_text_atomically(runner.redactor.clean_text(failure_report(result)), report)
+        result.report_path = report
+    except OSError as again:
+        result.error += f" (and no report either: {again.strerror or again})"
+
+
+def _publish(result: ScenarioResult, runner: Runner, target: Path, cast: CastRecording) -> None:
     remove_stale_temps(target)
     # A failed attempt is a cast on disk too: it gets the same scan as a verified one.
     leaks = cast_leaks(cast, runner.redactor.secrets)
@@ -80,7 +144,6 @@ def record(
         publish_atomically(cast, failed_cast)
         write_text_atomically(runner.redactor.clean_text(failure_report(result)), report)
         result.failed_cast_path, result.report_path = failed_cast, report
-    return result
 
 
 def cast_leaks(cast: CastRecording, secrets: Sequence[str]) -> list[Leak]:

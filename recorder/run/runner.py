@@ -26,7 +26,7 @@ from recorder.kube.machine_preflight import machine_problems, runtime_answer, se
 from recorder.scenario.keys import key_bytes
 from recorder.scenario.loader import LoadedScenario, load_scenario
 from recorder.scenario.model import Expect, KeyAction, Step
-from recorder.scenario.preflight import check_requires, resolve_env
+from recorder.scenario.preflight import check_requires, declared_secrets, resolve_env
 from recorder.scenario.rules import narration_lines
 from recorder.scenario.variables import substitute, substitute_expect
 from recorder.shell.output_cleaner import Redactor, plain_text
@@ -135,6 +135,7 @@ class Runner:
         self.typing = TypingModel(cps or typing.cps, typing.jitter, typing.seed)
         self.think = typing.think * (typing.cps / cps if cps else 1.0)
         self.redactor = Redactor()
+        self.secret_names: list[tuple[str, str]] = []  # (variable, value): `declared_secrets`
         self.session: ShellSession | None = None
         self.cursor = 0  # buffer offset up to which output was assigned to the cast or cut
         self.timeline = _Timeline(time.monotonic())
@@ -159,10 +160,12 @@ class Runner:
         scenario = self.scenario
         check_requires(self.loaded)
         env, secrets = resolve_env(self.loaded)
+        self.secret_names = declared_secrets(self.loaded)
         base = self._load_builds_on()
         if base is not None:
             check_requires(base)
             base_env, base_secrets = resolve_env(base)
+            self.secret_names = declared_secrets(base) + self.secret_names
             env, secrets = {**base_env, **env}, base_secrets + secrets
             self.values = {**{k: str(v) for k, v in base.scenario.vars.items()}, **self.values}
         if scenario.preflight is not None:

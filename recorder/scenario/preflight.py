@@ -6,6 +6,7 @@ import os
 import shutil
 
 from recorder.errors import PrerequisiteError
+from recorder.shell.secret_forms import MIN_ENCODED_CHARS
 
 from .loader import LoadedScenario
 from .model import EnvFrom
@@ -60,3 +61,33 @@ def resolve_env(loaded: LoadedScenario) -> tuple[dict[str, str], list[str]]:
         else:
             env[name] = str(value)
     return env, secrets
+
+
+def declared_secrets(loaded: LoadedScenario) -> list[tuple[str, str]]:
+    """(variable, value) of each `secret: true` env entry whose variable is set: what a cast's
+    provenance names by fingerprint."""
+    found: list[tuple[str, str]] = []
+    for value in loaded.scenario.env.values():
+        if isinstance(value, EnvFrom) and value.secret:
+            taken = os.environ.get(value.from_env)
+            if taken is not None:
+                found.append((value.from_env, taken))
+    return found
+
+
+def short_secret_warnings(loaded: LoadedScenario) -> list[str]:
+    """One line per declared secret whose value (if set) is too short to be redacted in its
+    encoded forms: they would match ordinary output."""
+    warnings = []
+    for name, value in loaded.scenario.env.items():
+        if not (isinstance(value, EnvFrom) and value.secret):
+            continue
+        taken = os.environ.get(value.from_env)
+        if taken and len(taken) < MIN_ENCODED_CHARS:
+            warnings.append(
+                f"{loaded.where(('env', name))}: warning: env {name}: ${value.from_env} is "
+                f"shorter than {MIN_ENCODED_CHARS} characters: only the value itself is "
+                "redacted and scanned for, not its base64, hex, URL or JSON forms (they would "
+                "match ordinary output)"
+            )
+    return warnings
