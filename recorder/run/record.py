@@ -12,6 +12,7 @@ from recorder.cast.provenance import (
     ClusterFacts,
     ProfileFacts,
     Provenance,
+    SecretFingerprint,
     StepRecord,
     now_iso,
     stagecast_version,
@@ -253,6 +254,7 @@ def _metadata(
                 else None
             ),
             cluster=ClusterFacts.from_dict(runner.cluster),
+            secrets=[SecretFingerprint.of(*named) for named in dict(runner.secret_names).items()],
             steps=[
                 StepRecord(
                     phase=step.phase,
