@@ -85,6 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--json", action="store_true", help="print results as JSON on stdout")
     chk.set_defaults(func=subcommands.cmd_check)
 
+    imp = sub.add_parser("import", help="draft a scenario from a hand-made asciinema recording")
+    imp.add_argument("recording", type=Path, help="asciicast v1/v2/v3 file")
+    imp.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="SCENARIO",
+        help="write the draft here (default: stdout); an earlier draft is replaced",
+    )
+    imp.add_argument(
+        "--prompt",
+        metavar="REGEX",
+        help="the main shell's prompt, when it is not detected (e.g. '\\$ ' or 'λ ')",
+    )
+    imp.add_argument("--title", metavar="T", help="the scenario's title")
+    imp.set_defaults(func=subcommands.cmd_import)
+
     dif = sub.add_parser("diff", help="compare two casts step by step, as the audience saw them")
     dif.add_argument("old", type=Path, help="asciicast v1/v2 file")
     dif.add_argument("new", type=Path, help="asciicast v1/v2 file")

@@ -271,6 +271,38 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """0 the draft was written (the detected prompt and counts on stderr), 2 bad input: not a
+    cast, no prompt in it, or an output path that is not an earlier draft."""
+    from recorder.importer.draft import DRAFT_MARK, import_cast
+
+    output: Path | None = args.output
+    if output is not None:
+        if output.is_dir():
+            return _usage(f"-o {output}: is a directory: give a file name for the draft")
+        if not output.parent.is_dir():
+            return _usage(f"-o {output}: its folder {output.parent} does not exist")
+        if output.exists():
+            try:
+                head = output.read_text(errors="replace")[: len(DRAFT_MARK)]
+            except OSError as exc:
+                return _usage(f"-o {output}: cannot read it: {exc.strerror or exc}")
+            if head != DRAFT_MARK:
+                return _usage(
+                    f"-o {output}: exists and is not a draft `stagecast import` wrote: "
+                    "give another path (or remove it first)"
+                )
+    result = import_cast(args.recording, prompt=args.prompt, title=args.title)
+    if output is None:
+        sys.stdout.write(result.text)
+    else:
+        from recorder.cast.writer import write_text_atomically
+
+        write_text_atomically(result.text, output)
+    print(f"stagecast: {result.line}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     """0 the casts show the same steps (identical, or different only in masked values; timing
     never counts), 1 a step changed, was added or removed, 2 bad input."""

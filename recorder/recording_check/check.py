@@ -18,7 +18,7 @@ from recorder.scenario.loader import LoadedScenario
 from recorder.scenario.model import Expect, Step
 from recorder.scenario.rules import OUTPUT_CHECKS
 
-from .commands import RecordedCommand, recorded_commands
+from .commands import RecordedCommand, program_output, recorded_commands
 from .matching import EXACT, Matcher, align
 
 FOUND_THRESHOLD = 0.8
@@ -104,17 +104,7 @@ def _output_expect(step: Step, matcher: Matcher) -> Expect | None:
 def _step_output(commands: list[RecordedCommand], at: int, step: Step) -> str:
     """The recorded output of the command at `at`; for a step with `keys`, everything the
     interactive program showed, nested prompts included, until its own prompt came back."""
-    output = commands[at].output
-    if not step.keys:
-        return output
-    parts = [output] if output else []
-    for later in commands[at + 1 :]:
-        if later.prompt == commands[at].prompt:
-            break
-        parts.append(later.prompt + later.command)
-        if later.output:
-            parts.append(later.output)
-    return "\n".join(parts)
+    return program_output(commands, at) if step.keys else commands[at].output
 
 
 def check(loaded: LoadedScenario, cast: str | Path) -> CheckResult:

@@ -54,6 +54,8 @@ class RecordedCommand:
     output: str = ""  # the rendered rows it printed, plain text
     time: float = 0.0  # seconds from the start of the recording, when Enter was pressed
     prompt: str = ""
+    pane: Rect | None = None  # the tmux pane it was typed in, as it was then
+    done: float | None = None  # when its shell's prompt came back, if it was seen
 
 
 @dataclass
@@ -72,10 +74,21 @@ class _Open:
     head: str = ""  # the line(s) typed at the prompt, before any continuation
     head_end: int = 0
     accepted: bool = False  # bash took the line (turned bracketed paste off): no more input
+    done: float | None = None  # when a prompt row first showed below it
+
+
+def prompt_pattern(extra: str | None = None) -> re.Pattern[str]:
+    """The prompt pattern: PROMPT, or a given regex for an unusual prompt (`$ `, `λ `, `>>> `)
+    tried first, then PROMPT for the shells nested in it."""
+    if not extra:
+        return PROMPT
+    default = PROMPT.pattern.removeprefix("(?P<prompt>").split(")(?P<cmd>")[0]
+    return re.compile(f"(?P<prompt>(?:{extra})|{default})(?P<cmd>.*)")
 
 
 class CommandExtractor:
-    def __init__(self, cols: int, rows: int) -> None:
+    def __init__(self, cols: int, rows: int, prompt: re.Pattern[str] = PROMPT) -> None:
+        self.pattern = prompt
         self.commands: list[RecordedCommand] = []
         self.open: list[_Open] = []
         self.prompts: set[str] = set()
@@ -164,7 +177,7 @@ class CommandExtractor:
         return [self.screen.row_text(y, left, right) for y in range(top, bottom + 1)]
 
     def _prompt(self, text: str) -> re.Match[str] | None:
-        match = PROMPT.match(text + " ")
+        match = self.pattern.match(text + " ")
         return None if match is None or match["prompt"].startswith(">") else match
 
     # following panes
@@ -172,6 +185,10 @@ class CommandExtractor:
         """The pane's rows as shown now replace the transcript's window (redraws in place)."""
         rows = self._rows(item.pane)
         item.rows[item.offset :] = rows
+        if item.done is None and self.prompts:
+            first = max(item.end + 1 - item.offset, 0)
+            if any(self._is_prompt(row) for row in rows[first:]):
+                item.done = self.now
 
     def scrolled(self, region: Rect, count: int) -> None:
         """The screen is about to scroll `region` up by `count` rows: the panes it overlaps
@@ -350,7 +367,14 @@ class CommandExtractor:
             output.pop(0)  # the last of several pasted commands, redrawn by readline
         for command in commands:
             self.commands.append(
-                RecordedCommand(command, "\n".join(output), round(item.time, 3), item.prompt)
+                RecordedCommand(
+                    command,
+                    "\n".join(output),
+                    round(item.time, 3),
+                    item.prompt,
+                    item.pane,
+                    None if item.done is None else round(item.done, 3),
+                )
             )
 
 
@@ -369,7 +393,23 @@ def _bursts(events: list[tuple[float, str, str]]) -> list[tuple[float, str, str]
     return merged
 
 
-def recorded_commands(path: str | Path) -> list[RecordedCommand]:
-    """Every command typed in a recording, with its output and time."""
+def program_output(commands: list[RecordedCommand], at: int) -> str:
+    """What the interactive program started by the command at `at` showed: its output, and
+    the commands typed at a prompt of its own (a nested shell's) with theirs, until the
+    command's own prompt came back."""
+    output = commands[at].output
+    parts = [output] if output else []
+    for later in commands[at + 1 :]:
+        if later.prompt == commands[at].prompt:
+            break
+        parts.append(later.prompt + later.command)
+        if later.output:
+            parts.append(later.output)
+    return "\n".join(parts)
+
+
+def recorded_commands(path: str | Path, prompt: str | None = None) -> list[RecordedCommand]:
+    """Every command typed in a recording, with its output and time; `prompt`, a regex for
+    an unusual prompt (see `prompt_pattern`)."""
     cols, rows, events = read_cast(path)
-    return CommandExtractor(cols, rows).feed(events)
+    return CommandExtractor(cols, rows, prompt_pattern(prompt)).feed(events)
