@@ -201,3 +201,46 @@ def test_a_stale_temp_is_removed_only_when_its_owner_is_gone(tmp_path: Path) -> 
         path.write_text("partial")
     remove_stale_temps(target)
     assert mine.exists() and not dead.exists() and not legacy.exists()
+
+
+@pytest.mark.parametrize(
+    ("start", "says"),
+    [
+        (b"not a cast\n", "it looks like plain text, starting 'not a cast' (2,048 MB)"),
+        (b'{"a": 1,\n', "a 2.0 GB JSON document: too big to read as an asciicast v1 file"),
+        (b'{"version": 2, "width": 80, "height": 24}\n[1, "o", "x"]\nzzz\n', "line 3:"),
+    ],
+    ids=["garbage", "json", "bad-event"],
+)
+def test_a_2gb_file_is_refused_from_its_first_lines_in_bounded_memory(
+    tmp_path: Path, start: bytes, says: str
+) -> None:
+    """Sparse: 2 GB on paper, nothing on disk. The reader must not read it whole."""
+    import resource
+
+    from recorder.cast.reader import CastReadError
+
+    path = tmp_path / "huge.cast"
+    with open(path, "wb") as f:
+        f.write(start)
+        f.truncate(2 << 30)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CastReadError) as caught:
+        load_cast(path)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert says in str(caught.value)
+    assert grown_mb < 64, f"reading grew the process by {grown_mb:.0f} MB"
+
+
+def test_a_big_scenario_is_refused_before_parsing(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text("title: big\nsteps:\n" + "  - run: echo x\n" * 80_000)
+    done = run_cli("lint", str(big))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"{big}:1:1: the file is 1.3 MB: a scenario may be at most 1 MB (split it with `include:`)"
+    )
+    many = tmp_path / "many.yaml"
+    many.write_text("title: many\nsteps:\n" + "  - run: echo x\n" * 2001)
+    done = run_cli("lint", str(many))
+    assert done.returncode == 2 and "2001 steps (includes expanded)" in done.stderr

@@ -18,8 +18,9 @@ Every event ends up at its absolute time, so the rest of stagecast never sees th
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from asciinema.asciicast.events import to_absolute_time
 
@@ -68,6 +69,14 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+# v2/v3 are read line by line, so their header is checked from the first line alone: a big
+# file that is not a cast is refused after reading this much, whatever its size.
+MAX_HEADER_BYTES = 1 << 20
+SNIFF_BYTES = 1 << 16
+# A v1 cast is one JSON document, read whole: beyond this it is refused rather than read.
+MAX_V1_BYTES = 256 << 20
+
+
 def load_cast(path: str | Path, *, errors: str = "strict") -> Cast:
     """Every header key and every event of a v1/v2/v3 cast, or CastReadError.
 
@@ -75,35 +84,66 @@ def load_cast(path: str | Path, *, errors: str = "strict") -> Cast:
     output was cut mid-character, as the recording check always has)."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            return _read(name, f, os.fstat(f.fileno()).st_size, errors)
     except OSError as exc:
         reason = f"cannot read it: {exc.strerror or _one_line(exc)}"
         raise CastReadError(name, f"{name}: {reason}", exc, instead=reason) from None
-    try:
-        text = raw.decode("utf-8", errors=errors)
-    except UnicodeDecodeError as exc:
-        instead = looks_like(raw)
-        detail = f"{name}: cannot read the file: {_one_line(exc)}"
-        raise CastReadError(name, detail, instead=instead) from None
-    lines = text.split("\n")
-    first = _json(lines[0])
+
+
+def _read(name: str, f: BinaryIO, size: int, errors: str) -> Cast:
+    head = f.readline(MAX_HEADER_BYTES)
+    first = _json(_decode(name, head, errors, size))
     if isinstance(first, dict) and first.get("version") == 2:
-        return Cast(name, 2, first, _events(name, lines[1:], relative=False))
+        return Cast(name, 2, first, _events(name, f, errors, relative=False))
     if isinstance(first, dict) and first.get("version") == 3:
         if not isinstance(first.get("term"), dict):
             detail = f'{name}:1: an asciicast v3 header without a "term" object'
             raise CastReadError(name, detail, header_ok=True, instead=detail.split(": ", 1)[1])
-        return Cast(name, 3, first, _events(name, lines[1:], relative=True))
-    whole = _json(text)
-    if isinstance(whole, dict) and whole.get("version") == 1:
-        stdout = whole.get("stdout")
-        if not isinstance(stdout, list):
-            what = "an asciicast v1 file without a stdout list"
-            raise CastReadError(name, f"{name}: {what}", header_ok=True, instead=what)
-        header = {key: value for key, value in whole.items() if key != "stdout"}
-        return Cast(name, 1, header, _v1_events(name, stdout))
-    instead = looks_like(raw, first if first is not None else whole)
+        return Cast(name, 3, first, _events(name, f, errors, relative=True))
+    if head.lstrip()[:1] == b"{" and first is None:  # the start of one JSON document: v1?
+        if size > MAX_V1_BYTES:
+            what = (
+                f"a {_size(size)} JSON document: too big to read as an asciicast v1 file "
+                f"(at most {_size(MAX_V1_BYTES)})"
+            )
+            raise CastReadError(name, f"{name}: {NOT_A_CAST}: {what}", instead=what)
+        whole_bytes = head + f.read()
+        whole = _json(_decode(name, whole_bytes, errors, size))
+        if isinstance(whole, dict) and whole.get("version") == 1:
+            return _v1(name, whole)
+        instead = looks_like(whole_bytes[:SNIFF_BYTES], whole, size=size)
+    elif isinstance(first, dict) and first.get("version") == 1:
+        return _v1(name, first)
+    else:
+        sample = head[:SNIFF_BYTES] + f.read(max(SNIFF_BYTES - len(head), 0))
+        instead = looks_like(sample, first, size=size)
     raise CastReadError(name, f"{name}: {NOT_A_CAST}: {instead}", instead=instead)
+
+
+def _decode(name: str, raw: bytes, errors: str, size: int) -> str:
+    try:
+        return raw.decode("utf-8", errors=errors)
+    except UnicodeDecodeError as exc:
+        instead = looks_like(raw[:SNIFF_BYTES], size=size)
+        detail = f"{name}: cannot read the file: {_one_line(exc)}"
+        raise CastReadError(name, detail, instead=instead) from None
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _v1(name: str, whole: dict[str, Any]) -> Cast:
+    stdout = whole.get("stdout")
+    if not isinstance(stdout, list):
+        what = "an asciicast v1 file without a stdout list"
+        raise CastReadError(name, f"{name}: {what}", header_ok=True, instead=what)
+    header = {key: value for key, value in whole.items() if key != "stdout"}
+    return Cast(name, 1, header, _v1_events(name, stdout))
 
 
 def _json(text: str) -> Any:
@@ -129,11 +169,16 @@ def _bad_event(name: str, lineno: int, what: str) -> CastReadError:
     return CastReadError(name, detail, header_ok=True, instead=f"line {lineno}: {what}")
 
 
-def _events(name: str, lines: list[str], *, relative: bool) -> list[Event]:
-    """v2's events (absolute times) or v3's (each an interval from the one before)."""
+def _events(name: str, f: BinaryIO, errors: str, *, relative: bool) -> list[Event]:
+    """v2's events (absolute times) or v3's (each an interval from the one before), read
+    line by line: a bad line stops the read there, however big the file."""
     events: list[Event] = []
     clock = 0.0
-    for lineno, line in enumerate(lines, 2):
+    for lineno, raw in enumerate(f, 2):
+        try:
+            line = raw.decode("utf-8", errors=errors)
+        except UnicodeDecodeError as exc:
+            raise _bad_event(name, lineno, f"not UTF-8 text ({exc.reason})") from None
         if not line.strip():
             continue  # a blank line (a trailing newline, a hand edit) is not an event
         if relative and line.startswith("#"):

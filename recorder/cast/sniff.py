@@ -21,9 +21,20 @@ YAML_KEY = re.compile(r"^[A-Za-z_][\w-]*:(\s|$)")
 CAST_KEYS = {"width", "height", "term", "stdout", "timestamp", "duration"}
 
 
-def looks_like(raw: bytes, parsed: Any = None) -> str:
-    """ "it looks like …": a short description of `raw` (the file's bytes); `parsed` is its
-    JSON (first line or whole) when it had any."""
+def looks_like(raw: bytes, parsed: Any = None, *, size: int | None = None) -> str:
+    """What a non-cast looks like ("it looks like …"): `raw` is the file's first bytes;
+    `parsed` its JSON (first line or whole) when it had any; `size`, the whole file's, is
+    said when the file is big (what makes it costly is then part of the answer)."""
+    what = _what(raw, parsed)
+    if size is not None and size >= BIG:
+        what += f" ({size / (1 << 20):,.0f} MB)"
+    return what
+
+
+BIG = 100 << 20
+
+
+def _what(raw: bytes, parsed: Any) -> str:
     for magic, what in MAGIC:
         if raw.startswith(magic):
             return f"it looks like {what}"
@@ -31,8 +42,10 @@ def looks_like(raw: bytes, parsed: Any = None) -> str:
         return "it looks like an MP4 video"
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "it looks like binary data, not UTF-8 text"
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data":  # not merely a character cut at the end
+            return "it looks like binary data, not UTF-8 text"
+        text = raw[: exc.start].decode("utf-8")
     stripped = text.strip()
     if not stripped:
         return "it is empty"

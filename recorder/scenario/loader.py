@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 _Model = TypeVar("_Model", bound=BaseModel)
 STEP_LISTS = ("setup", "steps", "teardown")
+MAX_STEPS = 2000  # includes expanded: a talk's demo has tens; more is a generated mistake
 
 
 @dataclass
@@ -62,6 +63,7 @@ def load_scenario(path: str | Path) -> LoadedScenario:
             data[list_name] = _expand_includes(
                 data[list_name], (list_name,), path, source, digest, chain=(path.resolve(),)
             )
+    _check_step_count(data, source, path)
     scenario = _validate(data, source, str(path))
     _hash_support_files(path.with_suffix(""), digest)
     if scenario.cluster is not None and scenario.cluster.config:
@@ -71,6 +73,20 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     check_files(loaded)
     check_variables(loaded)
     return loaded
+
+
+def _check_step_count(data: dict[str, Any], source: SourceMap, path: Path) -> None:
+    total = sum(len(data[name]) for name in STEP_LISTS if isinstance(data.get(name), list))
+    if total > MAX_STEPS:
+        mark = source.locate(("steps",)) or source.locate(())
+        line, col = (mark.line, mark.col) if mark else (1, 1)
+        raise ScenarioError(
+            str(path),
+            line,
+            col,
+            f"{total} steps (includes expanded): a scenario may have at most {MAX_STEPS}; "
+            "split it into several scenarios",
+        )
 
 
 def _inherited_names(loaded: LoadedScenario, seen: tuple[Path, ...] = ()) -> set[str]:

@@ -133,10 +133,25 @@ def _line_col(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+# A scenario (or an included file) is a few kilobytes; a megabyte is thousands of steps. A
+# bigger file is a mistake (a log, a cast, a generated dump), refused before parsing costs
+# minutes and gigabytes.
+MAX_SCENARIO_BYTES = 1_000_000
+
+
 def load_yaml(path: Path, display_name: str | None = None) -> tuple[Any, SourceMap]:
     """Parse one YAML document; raise ScenarioError with a position on any problem."""
     name = display_name or str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(
+                name,
+                1,
+                1,
+                f"the file is {size / 1e6:.1f} MB: a scenario may be at most "
+                f"{MAX_SCENARIO_BYTES / 1e6:g} MB (split it with `include:`)",
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(name, 1, 1, "file not found: check the path") from None
