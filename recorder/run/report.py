@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
+from recorder.cast.writer import write_text_atomically
+
 from .results import Drift, ScenarioResult, StepResult
 
 
@@ -114,8 +116,9 @@ def _drift_failure(case: ET.Element, drifts: list[Drift]) -> None:
 
 
 def write_junit(results: Iterable[ScenarioResult], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(junit_xml(results), encoding="utf-8")
+    """Atomically: two rehearsals writing the same report leave one whole report, never a
+    mix (the last one's)."""
+    write_text_atomically(junit_xml(results), path)
 
 
 def results_json(results: Iterable[ScenarioResult]) -> str:
