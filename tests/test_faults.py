@@ -244,3 +244,26 @@ def test_a_big_scenario_is_refused_before_parsing(tmp_path: Path) -> None:
     many.write_text("title: many\nsteps:\n" + "  - run: echo x\n" * 2001)
     done = run_cli("lint", str(many))
     assert done.returncode == 2 and "2001 steps (includes expanded)" in done.stderr
+
+
+def test_two_rehearsals_writing_the_same_files_never_break_each_other(tmp_path: Path) -> None:
+    scenario = _scenario(tmp_path, "steps:\n  - run: sleep 1; echo done\n")
+    out, junit = tmp_path / "casts", tmp_path / "junit.xml"
+    args = ["rehearse", str(scenario), "--cast-dir", str(out), "--junit", str(junit)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "stagecast", *args],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        stdout, stderr = run.communicate(timeout=120)
+        assert run.returncode == 0, stdout + stderr
+    assert load_cast(out / "s.cast").events
+    assert junit.read_text().startswith("<?xml") and junit.read_text().rstrip().endswith(">")
+    assert not list(out.glob(".*.tmp")) and not list(tmp_path.glob(".*.tmp"))
