@@ -20,11 +20,12 @@ from recorder.recording_check.commands import (
     prompt_pattern,
 )
 from recorder.scenario.masks import BUILTIN_MASKS
+from recorder.scenario.model import Step
 
 from . import yaml_writer
-from .programs import ALIASES, words
+from .programs import ALIASES, classify, words
 from .prompts import Family, families, guessed_prompt, typed_prompts
-from .session import DraftStep, Session, SessionBuilder
+from .session import DraftStep, Session, SessionBuilder, wrappers
 
 USAGE = 2
 DRAFT_MARK = "# Drafted by `stagecast import`"
@@ -154,12 +155,28 @@ def import_cast(
 
 
 def _main(commands: list[RecordedCommand], family_of: list[str], known: dict[str, Family]) -> str:
-    """The family most commands (comments aside) were typed in; the first seen on a tie."""
+    """The family most commands (comments aside) were typed in; the first seen on a tie. Not
+    a shell a typed command opened (`docker exec -it … bash` right before its first prompt)."""
+    opened = {
+        family_of[i + 1]
+        for i, command in enumerate(commands[:-1])
+        if family_of[i + 1] != family_of[i]
+        and family_of[i + 1] not in family_of[:i]
+        and classify(command.command).kind == "shell"
+        and not _session_only(commands, family_of, family_of[i])
+    }
     counts: dict[str, float] = {}
     for command, family in zip(commands, family_of, strict=True):
+        if family in opened and len(opened) < len(known):
+            continue
         weight = 1.0 if not command.command.startswith("#") else 0.5
         counts[family] = counts.get(family, 0.0) + weight
     return max(counts, key=lambda f: counts[f])
+
+
+def _session_only(commands: list[RecordedCommand], family_of: list[str], family: str) -> bool:
+    """Is this the speaker's session around the demo (only connections typed there)?"""
+    return family in wrappers(commands, family_of, main="")
 
 
 def _markers(session: Session, events: list[Event]) -> None:
@@ -173,7 +190,8 @@ def _markers(session: Session, events: list[Event]) -> None:
             continue
         label = label.strip() or f"marker at {t:.1f} s"
         if step.marker is None:
-            step.marker = label
+            default = Step.model_construct(run=step.run, say=step.say).label()
+            step.marker = None if label == default else label
         else:
             step.comments.append(f"the recording has another marker here: {label!r}")
 
@@ -235,7 +253,7 @@ def _write(
         "timeout": 30,
     }
     comments: dict[str, list[str]] = {
-        "terminal": ["the recording's size (tmux panes and status line included)"],
+        "terminal": ["the recording's terminal size"],
         "prompt": ["as the recording showed it, working directory included"],
     }
     requires = _requires(session)

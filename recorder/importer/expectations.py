@@ -38,6 +38,11 @@ PATTERNS = {
     "age": r"\w+",
 }
 LONG_NUMBER = re.compile(r"(?<![\w.])\d{3,}(?![\w.])")
+# dates no mask names: `ls -l`'s `Apr 14 11:13`, left open as words and digits
+LS_DATE = re.compile(
+    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} +(?:\d{1,2}:\d{2}|\d{4})\b"
+)
+UNNAMED = {LONG_NUMBER: r"\d+", LS_DATE: r"\w+\s+\d+\s+[\d:]+"}
 MAX_LINE = 100  # characters of a line kept in a check
 MAX_CHECKS = 3
 WORDY = re.compile(r"[A-Za-z]{2,}")
@@ -59,10 +64,11 @@ def spans(line: str) -> list[tuple[int, int, str]]:
             start, end = match.span()
             if end > start and not any(s < end and start < e for s, e, _ in taken):
                 taken.append((start, end, name))
-    for match in LONG_NUMBER.finditer(line):
-        start, end = match.span()
-        if not any(s < end and start < e for s, e, _ in taken):
-            taken.append((start, end, ""))
+    for pattern in (LS_DATE, LONG_NUMBER):
+        for match in pattern.finditer(line):
+            start, end = match.span()
+            if not any(s < end and start < e for s, e, _ in taken):
+                taken.append((start, end, "" if pattern is LONG_NUMBER else "date"))
     return sorted(taken)
 
 
@@ -82,8 +88,11 @@ def line_regex(line: str, found: list[tuple[int, int, str]]) -> str:
             shortened = True
             break
         out.append(_literal(text[at:start]))
-        default = r"\d+" if not name else f"(?:{BUILTIN_MASKS[name]})"
-        out.append(PATTERNS.get(name, default))
+        if name == "date":
+            out.append(UNNAMED[LS_DATE])
+        else:
+            default = r"\d+" if not name else f"(?:{BUILTIN_MASKS[name]})"
+            out.append(PATTERNS.get(name, default))
         at = end
     if not shortened:
         rest = text[at:]
@@ -118,7 +127,7 @@ def draft(output: str, limit: int = MAX_CHECKS) -> Drafted:
     for line in lines:
         found = spans(line)
         for start, end, name in found:
-            if name:
+            if name in BUILTIN_MASKS:
                 result.masks[name] += 1
                 result.examples.setdefault(name, line[start:end])
         if not telling(line):
@@ -132,7 +141,8 @@ def draft(output: str, limit: int = MAX_CHECKS) -> Drafted:
         else:
             stable.append(line)
     contains: list[str] = []
-    for line in _ends(stable):
+    short = [line for line in stable if len(line.strip()) <= MAX_LINE]
+    for line in _ends(short or stable):
         text = cut(line.strip(), MAX_LINE).rstrip()
         if all(text not in c and c not in text for c in contains):
             contains.append(text)
@@ -140,7 +150,9 @@ def draft(output: str, limit: int = MAX_CHECKS) -> Drafted:
     for line, found in _ends(volatile):
         if len(contains) + len(regex) >= limit:
             break
-        regex.append(line_regex(line, found))
+        pattern = line_regex(line, found)
+        if pattern not in regex and telling(re.sub(r"\\.|[()?:+*{}\[\]^$]", " ", pattern)):
+            regex.append(pattern)
     contains = contains[: max(limit - len(regex), 0)] if regex else contains[:limit]
     if contains:
         result.expect["contains"] = [c.replace("${", "$${") for c in contains]

@@ -34,7 +34,10 @@ ERROR = re.compile(
     r"(?im)^(?:error\b|e\d{4} |fatal\b|.*: command not found$|.*: no such file or directory$|"
     r".*permission denied|the connection to the server .* was refused|.*\bunknown command\b)"
 )
-NOT_FOUND = re.compile(r"(?m)^(?:bash|sh|zsh|-?bash): (?:line \d+: )?(\S+): command not found$")
+NOT_FOUND = re.compile(
+    r"(?m)^(?:[\w./-]+: )?(?:line \d+: )?(\S+): (?:command )?not found$|"
+    r"^zsh: command not found: (\S+)$"
+)
 
 
 @dataclass
@@ -128,7 +131,13 @@ def classify(command: str, output: str = "") -> Program:
         return Program("wait", None, note="a loop that sleeps until something holds: a wait")
     follows = (
         (name == "tail" and any(a in ("-f", "-F", "--follow") for a in args))
-        or (name in ("journalctl", "kubectl", "docker", "stern") and "-f" in args)
+        or (name == "journalctl" and ("-f" in args or "--follow" in args))
+        or (
+            name in ("kubectl", "docker", "podman", "oc")
+            and args[:1] == ["logs"]
+            and ("-f" in args or "--follow" in args)
+        )
+        or name == "stern"
         or (name in ("ping", "tcpdump") and "-c" not in args)
     )
     if follows or ends_with_ctrl_c:
@@ -156,7 +165,7 @@ def _skip_options(args: list[str], with_value: tuple[str, ...]) -> list[str]:
 def slip(output: str) -> str | None:
     """The word the shell did not know (`ipa: command not found`): a typo or narration."""
     match = NOT_FOUND.search(output)
-    return match[1] if match else None
+    return (match[1] or match[2]) if match else None
 
 
 def looks_failed(output: str) -> bool:

@@ -34,16 +34,36 @@ def escape(text: str) -> str:
 
 
 def family_regex(prompt: str) -> str:
-    """A regex for this prompt with its working directory left open."""
+    """A regex for this prompt with its working directory and its numbers left open (a
+    number on its own, as `[1]` or `✘ 130`, is the last exit code, or a counter)."""
+    parts = _NUMBER.split(prompt)
+    if len(parts) > 1:
+        return r"\d+".join(_family_regex(part) if part else "" for part in parts)
+    return _family_regex(prompt)
+
+
+_NUMBER = re.compile(r"(?<![\w.-])\d{1,3}(?![\w.-])")
+
+
+def _family_regex(prompt: str) -> str:
     for pattern in (_COLON, _BRACKET, _PATH):
-        match = pattern.fullmatch(prompt)
+        match = _at_end(pattern, prompt)
         if match:
             sign = match["tail"].strip()[-1]
             open_dir = r"[^\]\n]*" if pattern is _BRACKET else rf"[^{escape(sign)}\s]*"
             if pattern is _PATH:
                 open_dir = r"[/~]\S*"
-            return escape(match["head"]) + open_dir + escape(match["tail"])
+            before = escape(prompt[: match.start()])
+            return before + escape(match["head"]) + open_dir + escape(match["tail"])
     return escape(prompt)
+
+
+def _at_end(pattern: re.Pattern[str], prompt: str) -> re.Match[str] | None:
+    """The pattern's match that ends the prompt (what comes before it is kept as is)."""
+    for match in pattern.finditer(prompt):
+        if match.end() == len(prompt) and (match.start() == 0 or prompt[match.start() - 1] == " "):
+            return match
+    return None
 
 
 @dataclass
@@ -139,7 +159,7 @@ def guessed_prompt(seen: Counter[str]) -> tuple[str, int] | None:
 def prompt_dir(prompt: str) -> str | None:
     """The working directory a prompt shows (`/etc/cni/net.d`, `~`), if it shows one."""
     for pattern in (_COLON, _BRACKET, _PATH):
-        match = pattern.fullmatch(prompt)
+        match = _at_end(pattern, prompt)
         if match and match["dir"]:
             return match["dir"]
     return None

@@ -252,6 +252,9 @@ class SessionBuilder:
     def _exit_code(self, i: int) -> int | None:
         """The exit code the prompt after this command showed (its shell's next prompt)."""
         family = self.family_of[i]
+        after = self.commands[i].after
+        if after and re.fullmatch(family, after):
+            return exit_code(after, self.families[family])
         for j in range(i + 1, len(self.commands)):
             if self.family_of[j] == family:
                 return exit_code(self.commands[j].prompt, self.families[family])
@@ -431,8 +434,9 @@ class SessionBuilder:
                 namespace, pod, container = match.groups()
                 owner = RS_POD.match(pod)
                 target = f"deploy/{owner['owner']}" if owner else pod
+                shell = "sh" if re.fullmatch(r"[/~]\S* [#$] ", prompt) else "bash"
                 return (
-                    f"kubectl exec -it -n {namespace} {target} -c {container} -- bash",
+                    f"kubectl exec -it -n {namespace} {target} -c {container} -- {shell}",
                     f"guessed: the speaker opened this shell from k9s (pod {pod}, container "
                     f"{container}); here with kubectl exec, out of sight",
                 )

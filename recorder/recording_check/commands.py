@@ -56,6 +56,7 @@ class RecordedCommand:
     prompt: str = ""
     pane: Rect | None = None  # the tmux pane it was typed in, as it was then
     done: float | None = None  # when its shell's prompt came back, if it was seen
+    after: str = ""  # the prompt that came back after it (an exit code shows there), if seen
 
 
 @dataclass
@@ -75,6 +76,7 @@ class _Open:
     head_end: int = 0
     accepted: bool = False  # bash took the line (turned bracketed paste off): no more input
     done: float | None = None  # when a prompt row first showed below it
+    after: str = ""  # the prompt that ended its output
 
 
 def prompt_pattern(extra: str | None = None) -> re.Pattern[str]:
@@ -270,7 +272,10 @@ class CommandExtractor:
                 at = item.offset + y - item.pane[0]
                 if at > item.end:
                     self._reread(item, at)
-                    item.time, item.accepted = self.now, self.accepting
+                    # bash 5.1+ turns bracketed paste off after every line it reads, a
+                    # continuation line too: only a finished command is accepted
+                    item.time = self.now
+                    item.accepted = self.accepting and not unfinished(item.text)
                     if item.end == at:
                         return True
                     break  # a prompt row after the command: a new command line, maybe
@@ -296,6 +301,7 @@ class CommandExtractor:
                     self.open.remove(item)  # this line again: the first Enter was a preview
                 elif at > item.end:
                     del item.rows[at:]  # the output ends at this prompt
+                    item.after = match["prompt"]
                     self._finish(item)
             elif self._finished(item):
                 self._finish(item)
@@ -305,7 +311,7 @@ class CommandExtractor:
             wraps = len(rows[y - top]) >= right - left + 1
             item = _Open(command, match["prompt"], self.now, pane, rows, 0, y - top, wraps)
             item.head, item.head_end = command, y - top
-            item.accepted = self.accepting
+            item.accepted = self.accepting and not unfinished(command)
             self.open.append(item)
         return True
 
@@ -354,6 +360,8 @@ class CommandExtractor:
         wrapped = False
         for row in item.rows[item.end + 1 :]:
             if self._is_prompt(row) and not wrapped:
+                shown = self._prompt(row)
+                item.after = item.after or (shown["prompt"] if shown else "")
                 break
             if wrapped:
                 output[-1] += row
@@ -374,6 +382,7 @@ class CommandExtractor:
                     item.prompt,
                     item.pane,
                     None if item.done is None else round(item.done, 3),
+                    item.after,
                 )
             )
 
