@@ -237,6 +237,68 @@ def build_parser() -> argparse.ArgumentParser:
     )
     web.set_defaults(func=subcommands.cmd_site)
 
+    ren = sub.add_parser(
+        "render",
+        help="render a cast, or one chapter, to a GIF, SVG, PNG, MP4 or WebM",
+        description="Plays the cast through a terminal emulator (pyte) and draws what it "
+        "showed: colours, bold, wide characters and the cursor as they were.",
+    )
+    ren.add_argument("cast", type=Path, help="asciicast v1/v2/v3 file")
+    ren.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="OUT",
+        help="OUT.gif, .svg (animated), .png (a still), .mp4 or .webm: the extension decides",
+    )
+    ren.add_argument(
+        "--chapter",
+        metavar="LABEL",
+        help="only this chapter (marker label, part of one, or 1-N), from the screen as it "
+        "stood when the chapter began",
+    )
+    ren.add_argument(
+        "--chapters",
+        type=Path,
+        metavar="DIR",
+        help="one file per chapter in DIR (NN-label.EXT), plus the whole cast",
+    )
+    ren.add_argument(
+        "--formats",
+        metavar="LIST",
+        help="with --chapters: the formats, comma-separated (default gif,png,svg)",
+    )
+    ren.add_argument(
+        "--at",
+        metavar="TIME",
+        help="a .png of the screen at TIME (SECONDS or M:SS, idle-capped, from the chapter's "
+        "start) instead of the last frame",
+    )
+    ren.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1)")
+    ren.add_argument(
+        "--idle-limit",
+        type=float,
+        metavar="SECONDS",
+        help="cap idle gaps at SECONDS (default: the cast's idle_time_limit, else none)",
+    )
+    ren.add_argument(
+        "--fps", type=float, default=15.0, help="frames per second, at most (default 15; 1-50)"
+    )
+    ren.add_argument(
+        "--theme",
+        metavar="NAME",
+        help="asciinema (the player's dark default), solarized-light, solarized-dark, dracula, "
+        "tango, or cast (the cast's own theme header: the default when it has one)",
+    )
+    ren.add_argument(
+        "--font-size", type=int, default=14, metavar="PX", help="font size in pixels (default 14)"
+    )
+    ren.add_argument("--cols", type=int, metavar="N", help="show only the first N columns")
+    ren.add_argument(
+        "--rows", type=int, metavar="N", help="show N rows, a window that follows the cursor"
+    )
+    ren.set_defaults(func=subcommands.cmd_render)
+
     notes = sub.add_parser("notes", help="the presenter view of a running `stagecast live`")
     notes.add_argument("--socket", type=Path, help="the live session's socket")
     notes.set_defaults(func=subcommands.cmd_notes)

@@ -454,6 +454,12 @@ def cmd_site(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    from player.render.cli import cmd_render as run
+
+    return run(args)
+
+
 def cmd_notes(args: argparse.Namespace) -> int:
     from player.live.notes import run_notes
     from player.live.presenter import default_socket_path

@@ -1,0 +1,1 @@
+"""Pictures of casts: `stagecast render`."""
