@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -261,6 +260,21 @@ def test_an_exit_code_the_prompt_shows_becomes_the_steps_exit(tmp_path: Path) ->
     assert [s["expect"]["exit"] for s in steps] == [0, 1, 2, 0]
 
 
+def test_private_sequences_pyte_does_not_know_are_ignored(tmp_path: Path) -> None:
+    # `CSI ? 5 n` (DECDSR), `CSI ? 4 m` (xterm's key modifier query): once a crash in pyte
+    cast = Cast().out("\x1b[?5n\x1b[?4mdemo$ ").run("echo hi", "hi")
+    path = cast.write(tmp_path / "rec.cast")
+    assert _runs(import_cast(path).text) == ["echo hi"]
+
+
+def test_a_prompt_written_with_the_first_key_is_found(tmp_path: Path) -> None:
+    cast = Cast()
+    for word in ("one", "two"):
+        cast.out(f"\x1b[1;32m$\x1b[0m {word[0]}")  # a script typing: prompt and key at once
+        cast.run(f"{word[1:]} x", "", "")
+    assert _runs(import_cast(cast.write(tmp_path / "rec.cast")).text) == ["one x", "two x"]
+
+
 def test_an_unknown_prompt_is_found_where_typing_starts(tmp_path: Path) -> None:
     cast = Cast().out("$ ")
     for n in range(3):
@@ -269,6 +283,7 @@ def test_an_unknown_prompt_is_found_where_typing_starts(tmp_path: Path) -> None:
     result = import_cast(path)
     assert _runs(result.text) == ["echo 0", "echo 1", "echo 2"]
     assert "detected where typing starts" in result.line
+    _round_trip(_lint(tmp_path, result.text), path)  # check reads the draft's own prompt
     given = import_cast(path, prompt=r"\$ ")
     assert _runs(given.text) == _runs(result.text) and "given by --prompt" in given.line
 
@@ -445,4 +460,18 @@ def test_demo11_from_the_command_line(tmp_path: Path) -> None:
     assert run_cli("lint", str(out)).returncode == 0
     checked = run_cli("check", str(out), "--against", str(RECORDINGS / "demo11.cast"))
     assert checked.returncode == 0, checked.stdout
-    assert shutil.which("git") is None or not (ROOT / "d11.yaml").exists()
+
+
+def test_waits_become_a_wait_for_or_a_hidden_retry(tmp_path: Path) -> None:
+    cast = Cast().out("demo$ ").run("# see ${HOME}", "")
+    watch = "NAME   READY   STATUS\nweb    0/1     Pending\nweb    1/1     Running\n^C"
+    cast.run("kubectl get pod web -w", watch)
+    cast.run("until test -e /tmp/x; do sleep 1; done", "")
+    steps = _steps(_lint(tmp_path, import_cast(cast.write(tmp_path / "rec.cast")).text).read_text())
+    wait, watched, loop = steps
+    assert wait == {
+        "wait_for": {"kind": "Pod", "name": "web", "condition": "Ready", "timeout": 300}
+    }
+    assert watched["say"] == "see $${HOME}" and watched["run"] == "kubectl get pod web -w"
+    assert watched["keys"][-1] == {"key": "ctrl-c"} and watched["expect"]["exit"] == "any"
+    assert loop["run"].startswith("until")

@@ -112,7 +112,7 @@ def import_cast(
     commands = _extract(cols, rows, events, prompt)
     real = [c for c in commands if not c.command.startswith("#")]
     if prompt is None and len(real) < 5:  # few found: is the prompt one PROMPT does not know?
-        guess = guessed_prompt(typed_prompts(cols, rows, events))
+        guess = guessed_prompt(typed_prompts(cols, rows, events), 1 if not real else 2)
         if guess is not None and (not real or guess[1] > 2 * len(real)):
             retried = _extract(cols, rows, events, guess[0])
             if len(retried) > len(commands):
@@ -188,7 +188,7 @@ def _markers(session: Session, events: list[Event]) -> None:
         step = next((s for s in timed if s.time is not None and s.time >= t), None)
         if step is None:
             continue
-        label = label.strip() or f"marker at {t:.1f} s"
+        label = label.strip().replace("${", "$${") or f"marker at {t:.1f} s"
         if step.marker is None:
             default = Step.model_construct(run=step.run, say=step.say).label()
             step.marker = None if label == default else label

@@ -42,6 +42,7 @@ def family_regex(prompt: str) -> str:
     return _family_regex(prompt)
 
 
+_PROMPT_END = re.compile(r"(.*[$#%>❯»λ→➜] )\S{1,3}$")
 _NUMBER = re.compile(r"(?<![\w.-])\d{1,3}(?![\w.-])")
 
 
@@ -134,7 +135,10 @@ def typed_prompts(cols: int, rows: int, events: Iterable[Event]) -> Counter[str]
         if key and not typing and screen.cursor.x > 0:
             line = screen.buffer[screen.cursor.y]
             text = "".join(line[x].data for x in range(screen.cursor.x))
-            if text.strip() and text.endswith(" ") and len(text) <= 60:
+            if not text.endswith(" "):  # the prompt and the first key in one write
+                head = _PROMPT_END.match(text)
+                text = head[1] if head else ""
+            if text.strip() and len(text) <= 60:
                 seen[text.lstrip()] += 1
         typing = key
         try:
@@ -144,16 +148,16 @@ def typed_prompts(cols: int, rows: int, events: Iterable[Event]) -> Counter[str]
     return seen
 
 
-def guessed_prompt(seen: Counter[str]) -> tuple[str, int] | None:
-    """The prompt regex the typing scan points at, and how often it was seen: families
-    counted together (the directory left open)."""
+def guessed_prompt(seen: Counter[str], least: int = 2) -> tuple[str, int] | None:
+    """The prompt regex the typing scan points at, and how often it was seen (at least
+    `least` times): families counted together (the directory left open)."""
     counts: Counter[str] = Counter()
     for text, n in seen.items():
         counts[family_regex(text)] += n
     if not counts:
         return None
     regex, n = counts.most_common(1)[0]
-    return (regex, n) if n >= 2 else None
+    return (regex, n) if n >= least else None
 
 
 def prompt_dir(prompt: str) -> str | None:

@@ -166,7 +166,7 @@ class SessionBuilder:
 
     # narration
     def _narrate(self, family: str, text: str) -> None:
-        line = text.lstrip("#").strip()
+        line = variables_escaped(text.lstrip("#").strip())
         if self.say is None or self.say[0] != family:
             self._flush_say()
             self.say = (family, [])

@@ -9,6 +9,7 @@ check: a recording has none of those).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from recorder.scenario.loader import LoadedScenario
 from recorder.scenario.model import Expect, Step
 from recorder.scenario.rules import OUTPUT_CHECKS
 
-from .commands import RecordedCommand, program_output, recorded_commands
+from .commands import PROMPT, RecordedCommand, program_output, recorded_commands
 from .matching import EXACT, Matcher, align
 
 FOUND_THRESHOLD = 0.8
@@ -127,7 +128,7 @@ def check(loaded: LoadedScenario, cast: str | Path) -> CheckResult:
     a pod, or after a failed try), the first of those repeats whose output passes is used.
     Captures are taken from the recorded outputs, for the expectations of later steps.
     """
-    commands = recorded_commands(cast)
+    commands = recorded_commands(cast, _unusual_prompt(loaded.scenario.prompt))
     matcher = Matcher(loaded)
     result = CheckResult(str(loaded.path), str(cast))
     visible = [
@@ -162,6 +163,16 @@ def check(loaded: LoadedScenario, cast: str | Path) -> CheckResult:
         if step.differs:
             item.status, item.reason = "explained", step.differs
     return result
+
+
+def _unusual_prompt(prompt: str) -> str | None:
+    """The scenario's prompt as a regex, when the extractor's own pattern would not know it
+    (`$ `, `λ `): a draft `stagecast import` made from such a recording says it there. A
+    prompt with bash escapes (`\\u@\\h`) shows differently and is left to the pattern."""
+    shown = prompt.replace("\\$", "$").replace("\\\\", "\\")
+    if "\\" in shown or PROMPT.match(shown + " ") or not shown.strip():
+        return None
+    return re.escape(shown)
 
 
 def _first_passing(

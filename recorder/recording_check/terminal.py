@@ -4,6 +4,8 @@ the command extractor before they happen."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import TYPE_CHECKING, Any
 
 import pyte
@@ -172,3 +174,28 @@ class RecordingScreen(pyte.Screen):
 
 class RecordingStream(pyte.Stream):
     csi = {**pyte.Stream.csi, "S": "scroll_up", "T": "scroll_down", "s": "set_lr_margins"}
+
+
+def _ignore_private(method: Any) -> Any:
+    """A handler called for `CSI ? …` (pyte passes `private=True` to every CSI handler) that
+    knows only the sequence without `?`: `CSI ? 5 n` is not a status report, `CSI ? m` is no
+    colour. Such a sequence changes nothing on the screen: it is ignored."""
+
+    @functools.wraps(method)
+    def handler(self: Any, *params: Any, **kwargs: Any) -> Any:
+        if kwargs.pop("private", False):
+            return None
+        return method(self, *params, **kwargs)
+
+    return handler
+
+
+def _takes_private(method: Any) -> bool:
+    parameters = inspect.signature(method).parameters.values()
+    return any(p.name == "private" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+for _name in sorted(set(RecordingStream.csi.values())):
+    _method = getattr(RecordingScreen, _name, None)
+    if _method is not None and not _takes_private(_method):
+        setattr(RecordingScreen, _name, _ignore_private(_method))
