@@ -1,4 +1,4 @@
-"""`stagecast play`: play an asciicast v1/v2 file with chapters (markers) as navigation.
+"""`stagecast play`: play an asciicast v1, v2 or v3 file with chapters (markers) as navigation.
 
 Built on asciinema 2.4.0: the cast is read by `recorder.cast.reader` (the one reader),
 asciinema's event functions cap idle gaps and apply the speed, and `Player.play` opens

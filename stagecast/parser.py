@@ -80,13 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chk.add_argument("file", type=Path, help="scenario")
     chk.add_argument(
-        "--against", type=Path, required=True, metavar="RECORDING", help="asciicast v1/v2 file"
+        "--against",
+        type=Path,
+        required=True,
+        metavar="RECORDING",
+        help="asciicast v1, v2 or v3 file",
     )
     chk.add_argument("--json", action="store_true", help="print results as JSON on stdout")
     chk.set_defaults(func=subcommands.cmd_check)
 
     imp = sub.add_parser("import", help="draft a scenario from a hand-made asciinema recording")
-    imp.add_argument("recording", type=Path, help="asciicast v1/v2/v3 file")
+    imp.add_argument("recording", type=Path, help="asciicast v1, v2 or v3 file")
     imp.add_argument(
         "-o",
         "--output",
@@ -103,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=subcommands.cmd_import)
 
     dif = sub.add_parser("diff", help="compare two casts step by step, as the audience saw them")
-    dif.add_argument("old", type=Path, help="asciicast v1/v2 file")
-    dif.add_argument("new", type=Path, help="asciicast v1/v2 file")
+    dif.add_argument("old", type=Path, help="asciicast v1, v2 or v3 file")
+    dif.add_argument("new", type=Path, help="asciicast v1, v2 or v3 file")
     dif.add_argument(
         "--scenario", type=Path, help="mask with this scenario's masks (default: every built-in)"
     )
@@ -122,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "play",
         help="play a cast with chapters (keys: space pause, . step, ] next, [ previous, q quit)",
     )
-    play.add_argument("cast", type=Path, help="asciicast v1/v2 file")
+    play.add_argument("cast", type=Path, help="asciicast v1, v2 or v3 file")
     play.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1)")
     play.add_argument(
         "--idle-limit", type=float, help="cap idle time at S seconds (default: the cast's header)"
@@ -243,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plays the cast through a terminal emulator (pyte) and draws what it "
         "showed: colours, bold, wide characters and the cursor as they were.",
     )
-    ren.add_argument("cast", type=Path, help="asciicast v1/v2/v3 file")
+    ren.add_argument("cast", type=Path, help="asciicast v1, v2 or v3 file")
     ren.add_argument(
         "-o",
         "--output",

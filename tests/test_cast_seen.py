@@ -4,6 +4,7 @@ for real in a pty, then compared with `recorder.cast.diff`."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from conftest import RECORDINGS, run_cli
+from conftest import RECORDINGS, run_cli, scenario_text
 from recorder.cast.diff import diff_casts
 from recorder.cast.model import Cast
 from recorder.cast.reader import load_cast
@@ -172,3 +173,26 @@ def test_the_speakers_recordings_are_the_same_as_themselves() -> None:
     for path in sorted(RECORDINGS.glob("*.cast")):
         cast = load_cast(path, errors="replace")
         assert not diff_casts(cast, cast).semantic, path
+
+
+PRIVATE_CSI = "hi\x1b[?4m there\x1b[?996n\x1b[?1;2r\x1b[?5A!\r\n"
+
+
+def test_private_csi_sequences_pyte_does_not_know_are_ignored(tmp_path: Path) -> None:
+    """Seen in public casts (ESC[?4m, ESC[?996n): pyte 0.8.2 raised TypeError on them."""
+    from recorder.shell.screen import AudienceScreen
+
+    assert watch([(0.0, "o", PRIVATE_CSI)], 40).final == "hi there!"
+    audience = AudienceScreen(40, 5)
+    audience.feed(PRIVATE_CSI)
+    assert audience.text().splitlines()[0] == "hi there!"
+    cast = tmp_path / "p.cast"
+    cast.write_text(
+        '{"version": 2, "width": 40, "height": 5}\n' + json.dumps([0.1, "o", PRIVATE_CSI]) + "\n"
+    )
+    done = run_cli("diff", str(cast), str(cast))
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(scenario_text("steps:\n  - run: echo hi\n"))
+    done = run_cli("check", str(scenario), "--against", str(cast))
+    assert done.returncode in (0, 1) and "internal error" not in done.stderr, done.stderr

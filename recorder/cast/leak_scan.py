@@ -322,7 +322,7 @@ def scan(cast: Cast, secrets: Sequence[str] = ()) -> list[Leak]:
 
 
 def scan_cast(path: Path, secrets: Sequence[str] = ()) -> list[Leak]:
-    """Leaks in a v1/v2 cast file; ValueError with a one-line message if it cannot be read.
+    """Leaks in a v1, v2 or v3 cast file; ValueError with a one-line message if it cannot be read.
 
     The message is the reader's precise one (the line or frame that is wrong)."""
     try:

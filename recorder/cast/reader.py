@@ -186,7 +186,8 @@ def _events(name: str, f: BinaryIO, errors: str, *, relative: bool) -> list[Even
         try:
             event = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise _bad_event(name, lineno, f"not an asciicast event ({exc.msg})") from None
+            why = f"{exc.msg} column {exc.colno}" if exc.msg.endswith(" at") else exc.msg
+            raise _bad_event(name, lineno, f"not an asciicast event ({why})") from None
         if not _is_event(event):
             shape = "[interval, code, data]" if relative else "[time, code, data]"
             raise _bad_event(name, lineno, f"not an asciicast event: {shape}")

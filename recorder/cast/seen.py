@@ -30,6 +30,8 @@ from typing import Any
 import pyte
 from pyte.screens import Char, StaticDefaultDict
 
+from recorder.shell.pyte_compat import tolerate_private_csi
+
 SEEN_AFTER = 0.04  # seconds: one frame at 25 fps
 ALT_SCREEN_MODES = frozenset({1049, 1047, 47})
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 80, 24
@@ -51,6 +53,7 @@ def _blank_buffer(default: Char) -> defaultdict[int, StaticDefaultDict[int, Char
     return defaultdict(lambda: StaticDefaultDict[int, Char](default))
 
 
+@tolerate_private_csi
 class _WatchedScreen(pyte.Screen):
     """A pyte screen that keeps what it is made to take away (see the module docstring)."""
 
@@ -149,8 +152,20 @@ class _WatchedScreen(pyte.Screen):
     # -- after each event -------------------------------------------------------------------
 
     def row_text(self, y: int) -> str:
-        line = self.buffer[y]
-        return "".join(line[x].data for x in range(self.columns)).rstrip()
+        """Row `y` as text, built from the cells that were written (a tall screen's rows are
+        mostly empty: visiting every column of every row costs minutes on a long cast)."""
+        line = self.buffer.get(y)
+        if not line:
+            return ""
+        cells = sorted((x, char.data) for x, char in line.items() if x < self.columns)
+        out: list[str] = []
+        at = 0
+        for x, data in cells:
+            if x > at:
+                out.append(" " * (x - at))
+            out.append(data)
+            at = x + 1
+        return "".join(out).rstrip()
 
     def settle(self) -> None:
         """Take stock after one event: what it replaced was seen when it stood long enough."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from recorder.cast.model import Event
-from recorder.cast.reader import NOT_A_CAST, CastError, CastReadError, load_cast
+from recorder.cast.reader import CastError, CastReadError, load_cast
 
 __all__ = ["CastError", "read_cast"]
 
@@ -19,6 +19,5 @@ def read_cast(path: str | Path) -> tuple[int, int, list[Event]]:
         cast = load_cast(path, errors="replace")
     except CastReadError as exc:
         raise CastError(str(exc)) from None
-    if cast.width is None or cast.height is None:  # the emulator needs the terminal's size
-        raise CastError(f"{path}: {NOT_A_CAST}: its header gives no terminal size")
-    return cast.width, cast.height, list(cast.events)
+    # The emulator needs a size: a header without one gets the player's 80x24, as in asciinema.
+    return cast.width or 80, cast.height or 24, list(cast.events)

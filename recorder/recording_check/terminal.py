@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any
 import pyte
 from pyte.screens import Margins
 
+from recorder.shell.pyte_compat import tolerate_private_csi
+
 if TYPE_CHECKING:
     from .commands import CommandExtractor
 
 Rect = tuple[int, int, int, int]  # top, bottom, left, right (inclusive)
 
 
+@tolerate_private_csi
 class RecordingScreen(pyte.Screen):
     """A pyte screen that also scrolls rectangles (tmux's DECSLRM left/right margins, `CSI S`,
     `CSI T`) and reports scrolls, line feeds and clears to the extractor before they happen."""
