@@ -42,7 +42,9 @@ LONG_NUMBER = re.compile(r"(?<![\w.])\d{3,}(?![\w.])")
 LS_DATE = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} +(?:\d{1,2}:\d{2}|\d{4})\b"
 )
-UNNAMED = {LONG_NUMBER: r"\d+", LS_DATE: r"\w+\s+\d+\s+[\d:]+"}
+# a measurement (`0.442`, `2.283 ms`): a decimal with two digits or more after the point
+DECIMAL = re.compile(r"(?<![\w.])\d+\.\d{2,}(?![\w.])")
+UNNAMED = {LONG_NUMBER: r"\d+", LS_DATE: r"\w+\s+\d+\s+[\d:]+", DECIMAL: r"[\d.]+"}
 MAX_LINE = 100  # characters of a line kept in a check
 MAX_CHECKS = 3
 WORDY = re.compile(r"[A-Za-z]{2,}")
@@ -64,11 +66,11 @@ def spans(line: str) -> list[tuple[int, int, str]]:
             start, end = match.span()
             if end > start and not any(s < end and start < e for s, e, _ in taken):
                 taken.append((start, end, name))
-    for pattern in (LS_DATE, LONG_NUMBER):
+    for kind, pattern in (("date", LS_DATE), ("decimal", DECIMAL), ("", LONG_NUMBER)):
         for match in pattern.finditer(line):
             start, end = match.span()
             if not any(s < end and start < e for s, e, _ in taken):
-                taken.append((start, end, "" if pattern is LONG_NUMBER else "date"))
+                taken.append((start, end, kind))
     return sorted(taken)
 
 
@@ -88,8 +90,8 @@ def line_regex(line: str, found: list[tuple[int, int, str]]) -> str:
             shortened = True
             break
         out.append(_literal(text[at:start]))
-        if name == "date":
-            out.append(UNNAMED[LS_DATE])
+        if name in ("date", "decimal"):
+            out.append(UNNAMED[LS_DATE if name == "date" else DECIMAL])
         else:
             default = r"\d+" if not name else f"(?:{BUILTIN_MASKS[name]})"
             out.append(PATTERNS.get(name, default))

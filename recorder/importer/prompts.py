@@ -42,6 +42,8 @@ def family_regex(prompt: str) -> str:
     return _family_regex(prompt)
 
 
+_COMMENT = re.compile(r"#\s*[A-Za-z]")  # narration being typed, not a prompt
+_PROMPT_SIGN = re.compile(r"[$#%>❯»λ→➜:)\]] $")  # how prompts end
 _PROMPT_END = re.compile(r"(.*[$#%>❯»λ→➜] )\S{1,3}$")
 _NUMBER = re.compile(r"(?<![\w.-])\d{1,3}(?![\w.-])")
 
@@ -138,7 +140,8 @@ def typed_prompts(cols: int, rows: int, events: Iterable[Event]) -> Counter[str]
             if not text.endswith(" "):  # the prompt and the first key in one write
                 head = _PROMPT_END.match(text)
                 text = head[1] if head else ""
-            if text.strip() and len(text) <= 60:
+            telling = _PROMPT_SIGN.search(text) and not _COMMENT.match(text.lstrip())
+            if text.strip() and len(text) <= 60 and telling:
                 seen[text.lstrip()] += 1
         typing = key
         try:

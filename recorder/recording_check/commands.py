@@ -85,7 +85,11 @@ def prompt_pattern(extra: str | None = None) -> re.Pattern[str]:
     if not extra:
         return PROMPT
     default = PROMPT.pattern.removeprefix("(?P<prompt>").split(")(?P<cmd>")[0]
-    return re.compile(f"(?P<prompt>(?:{extra})|{default})(?P<cmd>.*)")
+    return re.compile(f"(?P<prompt>(?P<given>{extra})|{default})(?P<cmd>.*)")
+
+
+def _given(match: re.Match[str]) -> bool:
+    return "given" in match.re.groupindex and match["given"] is not None
 
 
 class CommandExtractor:
@@ -180,7 +184,9 @@ class CommandExtractor:
 
     def _prompt(self, text: str) -> re.Match[str] | None:
         match = self.pattern.match(text + " ")
-        return None if match is None or match["prompt"].startswith(">") else match
+        if match is None or (match["prompt"].startswith(">") and not _given(match)):
+            return None  # PS2's `> `, unless the prompt given is one
+        return match
 
     # following panes
     def _sync(self, item: _Open) -> None:
