@@ -58,9 +58,12 @@ class CastRecording:
     metadata: dict[str, Any] = field(default_factory=dict)
     events: list[CastEvent] = field(default_factory=list)
     version: CastFormat = 2
+    # False: a rehearsal nobody will read the cast of (no baseline, no --cast-dir) keeps
+    # no output, so a step printing 100 MB costs no 100 MB here.
+    keep_output: bool = True
 
     def output(self, t: float, data: str) -> None:
-        if data:
+        if data and self.keep_output:
             self.events.append(CastEvent(t, "o", data))
 
     def marker(self, t: float, label: str) -> None:

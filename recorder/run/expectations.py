@@ -9,7 +9,7 @@ from recorder.scenario.model import Expect
 MAX_SHOWN = 80
 
 
-def _show(text: str) -> str:
+def show(text: str) -> str:
     text = text.strip()
     return repr(text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "...")
 
@@ -38,7 +38,7 @@ def evaluate(expect: Expect, rc: int | None, output: str, screen: str | None) ->
     for pattern in expect.not_regex:
         match = re.search(pattern, output, re.MULTILINE)
         if match:
-            failures.append(f"expected output not to match /{pattern}/, found {_show(match[0])}")
+            failures.append(f"expected output not to match /{pattern}/, found {show(match[0])}")
     failures.extend(_ordered_lines(expect.lines, output))
     if expect.screen:
         for text in expect.screen:

@@ -190,6 +190,7 @@ def rehearse_once(
     """One rehearsal; with `cast_dir`, its cast is saved there (unverified) as `cast_format`."""
     runner = Runner(loaded, "rehearse", reporter, keep_cluster=keep_cluster)
     runner.cast.version = cast_format
+    runner.cast.keep_output = baseline is not None or cast_dir is not None
     result = runner.run()
     if cast_dir is not None and not result.interrupted:
         save_rehearsal_cast(loaded, result, runner, cast_dir)

@@ -31,13 +31,13 @@ from recorder.scenario.rules import narration_lines
 from recorder.scenario.variables import substitute, substitute_expect
 from recorder.shell.output_cleaner import Redactor, plain_text
 from recorder.shell.screen import AudienceScreen
-from recorder.shell.session import ShellSession
+from recorder.shell.session import PromptHit, ShellSession
 from recorder.shell.typing_model import TypingModel
 
-from . import expectations
 from .progress import NullReporter, Reporter
 from .results import ScenarioResult, StepResult
 from .signals import Interrupted, ignoring_interrupts, signals_as_interrupts
+from .step_output import StepOutput
 
 if TYPE_CHECKING:
     from recorder.kube.gateway import KubeGateway
@@ -47,6 +47,10 @@ KEY_GAP = 0.25  # seconds between named keys when typing at human speed
 INTERRUPT_GRACE = 5.0
 PROGRAM_SETTLE = 0.15  # seconds an interactive program gets to start before its keys
 ECHO_END = re.compile(r"\n")
+# A command printing more than SPILL_EVERY characters has its output handed on (checks,
+# cast) as it comes, all but the last SPILL_HOLD (see `_spill`).
+SPILL_EVERY = 4 << 20
+SPILL_HOLD = 64 << 10
 DEFAULT_EXPECT = Expect()
 QUOTED_TAB = "\x16\t"  # readline's quoted-insert: a tab in a heredoc must not complete
 
@@ -88,7 +92,7 @@ class Attempt:
     """One try at a step's command: what `Runner.attempt` returns and the checks read."""
 
     rc: int | None
-    output_raw: str
+    output: StepOutput  # what the command printed, as the checks see it
     start_offset: int
     start_time: float
     failures: list[str] = field(default_factory=list)
@@ -138,6 +142,7 @@ class Runner:
         self.secret_names: list[tuple[str, str]] = []  # (variable, value): `declared_secrets`
         self.session: ShellSession | None = None
         self.cursor = 0  # buffer offset up to which output was assigned to the cast or cut
+        self.step_visible = False  # the step being run is in the cast
         self.timeline = _Timeline(time.monotonic())
         self._env: dict[str, str] = {}
         self._kube_gateway: KubeGateway | None = None
@@ -447,6 +452,7 @@ class Runner:
         if session is None:
             raise ShellLost("the shell is gone")
         visible = not result.hidden
+        self.step_visible = visible
         human = self.mode != "rehearse" and visible
         timeout = step.timeout or self.scenario.timeout
         t_start = time.monotonic()
@@ -573,7 +579,7 @@ class Runner:
             self._cut(attempt.start_offset)
         self._finish_output(visible)
         result.rc = attempt.rc
-        output = plain_text(attempt.output_raw)
+        output = attempt.output.text
         result.output = self.redactor.clean_text(output) if output else ""
         failures = list(attempt.failures)
         if not failures:
@@ -581,7 +587,7 @@ class Runner:
         if not failures and step.expect is not None and step.expect.kube:
             failures += self._kube().check_all(step.expect.kube)
         if not failures and step.capture:
-            values, missing = expectations.capture(step.capture, output)
+            values, missing = attempt.output.capture()
             self.values.update(values)
             failures += missing
         result.failures = [self.redactor.clean_text(f) for f in failures]
@@ -609,7 +615,7 @@ class Runner:
                 screen_text = screen.text()
             elif visible:
                 screen_text = self.screen.text()
-        return expectations.evaluate(expect, rc, plain_text(attempt.output_raw), screen_text)
+        return attempt.output.evaluate(rc, screen_text, expect)
 
     def attempt(self, step: Step, command: str, human: bool, timeout: float) -> Attempt:
         """Hook: one try at the step's (substituted) command, typed line by line through
@@ -617,10 +623,10 @@ class Runner:
         try of a `retry`. An override may note the try and then call this."""
         session = self.session
         assert session is not None
-        attempt = Attempt(None, "", session.offset, time.monotonic())
+        attempt = Attempt(None, self._step_output(step), session.offset, time.monotonic())
         lines = command.rstrip("\n").split("\n")
-        outputs: list[str] = []
         mark = session.offset
+        fed = _Fed(mark)
         try:
             for n, line in enumerate(lines):
                 last = n == len(lines) - 1
@@ -641,9 +647,10 @@ class Runner:
                     # A nested shell's literal prompt may well appear in the command
                     # that starts it: search after the echo. (Our own prompt cannot.)
                     _, since = session.wait_for(ECHO_END, mark, deadline.left())
-                hit = session.wait_prompt(since, deadline.left())
-                outputs.append(_after_echo(session.text(mark, hit.start)))
-                attempt.command_time += session.command_time(mark, hit) or 0.0
+                fed = _Fed(mark)
+                hit = self._wait_streaming(step, attempt, fed, since, deadline)
+                self._feed(attempt, fed, hit.start)
+                attempt.command_time += session.command_time(mark, hit, fed.started) or 0.0
                 if hit.continuation:
                     if last:
                         attempt.failures.append(
@@ -654,13 +661,75 @@ class Runner:
                     continue
                 attempt.rc = hit.rc
         except StepTimeout:
-            outputs.append(_after_echo(session.text(mark)))
+            self._feed(attempt, fed, session.offset)
             if step.enters:
                 session.pop_prompt()
             attempt.failures.append(f"timed out after {timeout:g}s; sent Ctrl-C")
             self._interrupt_or_lose()
-        attempt.output_raw = "".join(outputs)
         return attempt
+
+    # -- output as it comes --------------------------------------------------------------
+
+    def _step_output(self, step: Step) -> StepOutput:
+        checks = [self._substitute_expect(step.expect or DEFAULT_EXPECT)]
+        if step.retry is not None:
+            checks.append(self._substitute_expect(step.retry.until))
+        return StepOutput(checks, step.capture)
+
+    def _wait_streaming(
+        self, step: Step, attempt: Attempt, fed: _Fed, since: int, deadline: _Deadline
+    ) -> PromptHit:
+        """Wait for the prompt; meanwhile a big output goes to the checks, and (record and
+        rehearse, no retry) to the cast, as it comes, and the shell's buffer forgets it:
+        memory stays bounded however much the command prints."""
+        session = self.session
+        assert session is not None
+        to_cast = self.mode in ("record", "rehearse") and step.retry is None
+
+        def spill() -> None:
+            if session.offset - fed.offset >= SPILL_EVERY:
+                self._spill(attempt, fed, to_cast, self.step_visible)
+
+        session.on_progress = spill
+        try:
+            return session.wait_prompt(since, deadline.left())
+        finally:
+            session.on_progress = None
+
+    def _spill(self, attempt: Attempt, fed: _Fed, to_cast: bool, visible: bool) -> None:
+        session = self.session
+        assert session is not None
+        # Up to the last line end that leaves SPILL_HOLD behind it (a secret's encoded
+        # form or an escape sequence may be cut there), and outside any redacted span.
+        hold_from = session.offset - SPILL_HOLD
+        cut = session.text(fed.offset, hold_from).rfind("\n")
+        if cut < 0:
+            return
+        cut += fed.offset + 1
+        if to_cast:
+            cut = self.cursor + self.redactor.safe_cut(
+                session.text(self.cursor, session.offset), cut - self.cursor
+            )
+        if cut <= fed.offset:
+            return
+        if fed.started is None:
+            fed.started = session.command_started(fed.mark, cut)
+        self._feed(attempt, fed, cut)
+        if to_cast:
+            if visible:
+                self._emit(self.cursor, cut)
+            else:
+                self._cut(cut)
+            session.forget(min(self.cursor, fed.offset))
+
+    def _feed(self, attempt: Attempt, fed: _Fed, end: int) -> None:
+        """Hand the output from where the checks got to, up to `end`, to them."""
+        assert self.session is not None
+        text = self.session.text(fed.offset, end)
+        if fed.offset == fed.mark:
+            text = _after_echo(text)  # the command's own echo is not its output
+        attempt.output.feed(plain_text(text))
+        fed.offset = max(fed.offset, end)
 
     def _interrupt_or_lose(self) -> None:
         assert self.session is not None
@@ -753,6 +822,18 @@ class Runner:
 
     def _substitute_expect(self, expect: Expect) -> Expect:
         return substitute_expect(expect, self.values)
+
+
+@dataclass
+class _Fed:
+    """How far one command line's output has gone to the checks."""
+
+    mark: int  # where the line was typed: its echo comes first
+    offset: int = -1
+    started: float | None = None  # bash's clock as the command started (PS0), once seen
+
+    def __post_init__(self) -> None:
+        self.offset = self.mark if self.offset < 0 else self.offset
 
 
 def _after_echo(segment: str) -> str:

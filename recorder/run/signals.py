@@ -100,7 +100,10 @@ def signals_as_interrupts() -> Iterator[None]:
             detach_from_terminal(ttys)
         raise SignalInterrupt(signum)
 
-    with handling(dict.fromkeys(TERMINATING, on_signal)):
+    # Ctrl-C keeps whatever handler it has: Python's (KeyboardInterrupt), or one that
+    # means something else (`rehearse --repeat`: stop after the current run).
+    others = [number for number in TERMINATING if number != signal.SIGINT]
+    with handling(dict.fromkeys(others, on_signal)):
         try:
             yield
         except KeyboardInterrupt as exc:

@@ -61,6 +61,16 @@ class Redactor:
                     found.append((m.start(), m.end(), REDACTED))
         return _merge(found)
 
+    def safe_cut(self, text: str, cut: int) -> int:
+        """`cut`, or earlier, so that no span to remove or redact in `text` straddles it:
+        cleaning text[:cut] and text[cut:] apart then gives what cleaning it whole gives."""
+        for start, end, _ in self.spans(text):
+            if start < cut < end:
+                return start
+            if start >= cut:
+                break
+        return cut
+
     def clean_text(self, text: str) -> str:
         return "".join(piece for _, piece in self.clean_pieces([(0.0, text)]))
 

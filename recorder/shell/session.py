@@ -27,6 +27,8 @@ import pexpect
 
 from recorder.errors import SessionDied, StepTimeout
 
+from .output_buffer import OutputBuffer
+
 PRIMARY_PROMPT = "\\[\\e]133;D;$?;t=$EPOCHREALTIME\\a\\]{prompt}\\[\\e]133;B\\a\\]"
 # Printed by bash as a command starts: with the D mark's time, the command's own duration.
 COMMAND_START = "\\e]133;C;t=$EPOCHREALTIME\\a"
@@ -40,6 +42,9 @@ PROMPT_RE = re.compile(
     re.DOTALL,
 )
 INPUTRC = "set enable-bracketed-paste off\nset bell-style none\n"
+READ_BATCH = 1 << 20  # bytes read in one go while more is waiting (see `_read`)
+SEARCH_OVERLAP = 8192  # characters searched again after a miss (see `wait_for`)
+SEARCH_CONTEXT = 256
 
 
 @dataclass
@@ -92,8 +97,7 @@ class ShellSession:
         }
         for name in ("PROMPT_COMMAND", "BASH_ENV", "ENV", "ASCIINEMA_REC"):
             full_env.pop(name, None)
-        self._text = ""  # output from offset `_base` on; older output was forgotten
-        self._base = 0
+        self._out = OutputBuffer()  # output from `forget`'s offset on
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.chunks: list[Chunk] = []
         self.t0 = time.monotonic()
@@ -103,6 +107,8 @@ class ShellSession:
         self.on_output: Callable[[str], None] | None = None
         self.input_fd: int | None = None
         self.on_input: Callable[[bytes], None] | None = None
+        # Called after each read while waiting: a big output is handed on as it comes.
+        self.on_progress: Callable[[], None] | None = None
         self.child = pexpect.spawn(
             shell,
             ["--norc", "--noprofile", "+H", "-i"],
@@ -134,24 +140,34 @@ class ShellSession:
             self._take_input(self.input_fd)
             if self._fd not in ready:
                 return True
-        try:
-            data = os.read(self._fd, 65536)
-        except OSError:  # EIO: the other side of the pty is gone
-            data = b""
-        if not data:
-            self.child.close(force=True)
-            status = self.child.exitstatus
-            if status is None:
-                status = self.child.signalstatus
-            raise SessionDied(f"the shell exited (status {status})")
-        text = self._decoder.decode(data)
+        # A fast writer fills the pty 4 KB at a time: take all that is waiting (up to
+        # READ_BATCH) before the caller looks at it, so a search runs once per batch.
+        taken = 0
+        while True:
+            try:
+                data = os.read(self._fd, 65536)
+            except OSError:  # EIO: the other side of the pty is gone
+                data = b""
+            if not data:
+                if taken:
+                    return True  # report the shell's end on the next read
+                self.child.close(force=True)
+                status = self.child.exitstatus
+                if status is None:
+                    status = self.child.signalstatus
+                raise SessionDied(f"the shell exited (status {status})")
+            self._take(self._decoder.decode(data))
+            taken += len(data)
+            if taken >= READ_BATCH or not select.select([self._fd], [], [], 0)[0]:
+                return True
+
+    def _take(self, text: str) -> None:
         if text:
-            start = self.offset
-            self._text += text
+            start = self._out.end
+            self._out.append(text)
             self.chunks.append(Chunk(time.monotonic(), start, start + len(text)))
             if self.on_output is not None:
                 self.on_output(text)
-        return True
 
     def _take_input(self, fd: int) -> None:
         try:
@@ -183,37 +199,48 @@ class ShellSession:
             pass
 
     def wait_for(self, pattern: re.Pattern[str], since: int, timeout: float) -> tuple[int, int]:
-        """Offsets (start, end) of the first match of `pattern` at or after `since`."""
+        """Offsets (start, end) of the first match of `pattern` at or after `since`.
+
+        Each byte is searched a bounded number of times: after a miss, the next search
+        starts SEARCH_OVERLAP characters before what was new (a match may straddle two
+        reads), with SEARCH_CONTEXT more before it for look-behinds and anchors. So a match
+        longer than SEARCH_OVERLAP that straddles two reads is found only once it is whole
+        within a read: prompts and `wait:` patterns are far shorter."""
         deadline = time.monotonic() + timeout
+        searched = since  # matches starting before this (less the overlap) were looked for
         while True:
-            match = pattern.search(self._text, max(since - self._base, 0))
+            start = max(since, searched - SEARCH_OVERLAP, self._out.base)
+            context = max(self._out.base, start - SEARCH_CONTEXT)
+            match = pattern.search(self._out.slice(context), start - context)
             if match:
-                return match.start() + self._base, match.end() + self._base
+                return match.start() + context, match.end() + context
+            searched = self._out.end
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StepTimeout(f"timed out after {timeout:g}s waiting for /{pattern.pattern}/")
             self._read(remaining)
+            if self.on_progress is not None:
+                self.on_progress()
 
     def text(self, start: int, end: int | None = None) -> str:
         """Output between two offsets (both at or after the last `forget`)."""
-        stop = None if end is None else end - self._base
-        return self._text[max(start - self._base, 0) : stop]
+        return self._out.slice(start, end)
 
     def forget(self, offset: int) -> None:
         """Drop output before `offset`: it was handed to the cast, and the buffer stays small."""
-        cut = offset - self._base
-        if cut <= 0:
+        if offset <= self._out.base:
             return
-        self._text = self._text[cut:]
-        self._base = offset
+        self._out.forget(offset)
         keep = bisect.bisect_right(self.chunks, offset, key=lambda c: c.end)
         del self.chunks[:keep]
 
     # -- prompts -------------------------------------------------------------------------
 
     def at_continuation(self) -> bool:
-        """Is bash asking for more lines of a command (PS2) rather than a new one?"""
-        return self._text.rfind("\x1b]133;P;k=s") > self._text.rfind("\x1b]133;D;")
+        """Is bash asking for more lines of a command (PS2) rather than a new one? Asked of
+        the latest output: the prompt that answers is the last thing bash printed."""
+        recent = max(self._out.base, self._out.end - SEARCH_OVERLAP)
+        return self._out.rfind("\x1b]133;P;k=s", recent) > self._out.rfind("\x1b]133;D;", recent)
 
     def resize(self, rows: int, cols: int) -> None:
         self.rows, self.cols = rows, cols
@@ -245,14 +272,14 @@ class ShellSession:
         # A nested shell redraws its prompt when its terminal is resized (`docker exec -it`
         # resizes as it attaches): readline's "\r\e[K\r" and the same prompt again. That is
         # not a new prompt: taking it for one would end the next command before it ran.
-        while self._prompts and self._text.endswith(REDRAW, 0, start - self._base):
+        while self._prompts and self._out.endswith(REDRAW, start):
             try:
                 start, end = self.wait_for(pattern, end, max(deadline - time.monotonic(), 0))
             except StepTimeout:
                 raise StepTimeout(
                     f"timed out after {timeout:g}s waiting for /{pattern.pattern}/"
                 ) from None
-        match = pattern.match(self._text, start - self._base)
+        match = pattern.match(self._out.slice(start, end))
         assert match is not None
         rc = match.group("rc")
         cont = bool(match.groupdict().get("cont"))
@@ -264,22 +291,27 @@ class ShellSession:
         """Offsets (start, end) of the current shell's last prompt after `since`, if any."""
         pattern = self._prompts[-1] if self._prompts else PROMPT_RE
         found = None
-        for match in pattern.finditer(self._text, max(since - self._base, 0)):
+        start = max(since, self._out.base)
+        for match in pattern.finditer(self._out.slice(start)):
             found = match
         if found is None:
             return None
-        return found.start() + self._base, found.end() + self._base
+        return found.start() + start, found.end() + start
 
-    def command_time(self, start: int, hit: PromptHit) -> float | None:
-        """How long bash itself says the command between `start` and `hit` ran."""
+    def command_started(self, start: int, end: int) -> float | None:
+        """Bash's clock when the command typed at `start` began (its PS0 mark), if seen."""
+        begun = COMMAND_START_RE.search(self._out.slice(start, end))
+        return _bash_time(begun.group("t")) if begun else None
+
+    def command_time(
+        self, start: int, hit: PromptHit, started: float | None = None
+    ) -> float | None:
+        """How long bash itself says the command between `start` and `hit` ran; `started`
+        when its start mark was already read (and forgotten since)."""
         if hit.t is None:
             return None
-        begun = COMMAND_START_RE.search(
-            self._text, max(start - self._base, 0), hit.start - self._base
-        )
-        if begun is None:
-            return None
-        started = _bash_time(begun.group("t"))
+        if started is None:
+            started = self.command_started(start, hit.start)
         return max(hit.t - started, 0.0) if started is not None else None
 
     def start(self, timeout: float = 10) -> PromptHit:
@@ -318,7 +350,7 @@ class ShellSession:
 
     @property
     def offset(self) -> int:
-        return self._base + len(self._text)
+        return self._out.end
 
     def interrupt(self, timeout: float = 5) -> PromptHit | None:
         """Ctrl-C, then wait for a prompt; None when the shell does not come back."""
