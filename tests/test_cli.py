@@ -150,3 +150,24 @@ def test_default_scenario_outside_a_checkout_says_what_to_do(tmp_path: Path) -> 
     assert done.returncode == 2
     assert "name a scenario" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_render_tour_chapter_to_png_and_usage_errors(tmp_path: Path) -> None:
+    """`stagecast render`: one result line on stdout; a usage error is one line, exit 2."""
+    pytest.importorskip("PIL", reason="Pillow is not installed (pip install pillow)")
+    from player.render.fonts import MONO, find_font
+
+    if find_font(MONO[0]) is None:
+        pytest.skip("DejaVu Sans Mono is not installed (apt-get install fonts-dejavu-core)")
+    tour = ROOT / "casts" / "tour.cast"
+    done = run_cli("render", str(tour), "--chapter", "capture", "-o", "c.png", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("c.png: still") and done.stderr == ""
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for argv in (
+        ["-o", "x.bmp"],
+        ["-o", "x.gif", "--fps", "0"],
+        ["--chapter", "9999", "-o", "x.gif"],
+    ):
+        bad = run_cli("render", str(tour), *argv, cwd=tmp_path)
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr

@@ -530,3 +530,30 @@ def test_the_progress_line_waits_for_a_long_render(monkeypatch: pytest.MonkeyPat
     assert line.live is not None and "50%" in str(line._line())
     line.stop()
     assert progress.RenderProgress("x", 1.0, enabled=False).enabled is False
+
+
+def test_the_alternate_screen_comes_and_goes(tmp_path: Path, mono: Path) -> None:
+    # A full-screen program draws on its own screen; the shell's is back when it leaves.
+    events = [
+        [0.1, "o", "$ top\r\n"],
+        [0.5, "o", "\x1b[?1049h\x1b[H\x1b[2JTOP SCREEN"],
+        [1.0, "o", "\x1b[?1049l$ "],
+    ]
+    cast = write_cast(tmp_path / "alt.cast", events)
+    inside = render_still(cast, at=0.7, out=tmp_path / "in.png", font_size=SIZE).path
+    after = render_still(cast, out=tmp_path / "after.png", font_size=SIZE).path
+    before = render_still(cast, at=0.2, out=tmp_path / "before.png", font_size=SIZE).path
+    bg = ASCIINEMA.bg
+    assert Cells(inside).inked(bg) == {(x, 0) for x in range(11) if x != 3}  # "TOP SCREEN" + cursor
+    assert Cells(after).inked(bg) == Cells(before).inked(bg) | {(2, 1)}  # "$ top", "$ "
+
+
+def test_svg_is_well_formed_whatever_the_cast_printed(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    text = 'a\u0301 <b>&amp; "q" \x1b[31m\u2028\ufffe x\x7f e\u0301\u0301\r\n'
+    cast = write_cast(tmp_path / "odd.cast", [[0.1, "o", text]])
+    done = render_file(cast, tmp_path / "odd.svg")
+    root = ET.fromstring(done.path.read_bytes())
+    texts = "".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "<b>&amp;" in texts and '"q"' in texts

@@ -44,7 +44,7 @@ class RenderProgress:
 
         share = min(1.0, self.done / self.total)
         elapsed = time.monotonic() - self.started
-        return Text(f"rendering {self.what}: {share:4.0%} of the cast, {elapsed:.0f}s", "dim")
+        return Text(f"rendering {self.what}: {share:4.0%}, {elapsed:.0f} s", "dim")
 
     def stop(self) -> None:
         if self.live is not None:

@@ -98,7 +98,9 @@ class RenderScreen(pyte.Screen):
         if self._main is not None:
             return
         self._main = (self.buffer, self.cursor, self.margins)
-        self.cursor = pyte.screens.Cursor(self.cursor.x, self.cursor.y, self.cursor.attrs)
+        cursor = pyte.screens.Cursor(self.cursor.x, self.cursor.y, self.cursor.attrs)
+        cursor.hidden = self.cursor.hidden
+        self.cursor = cursor
         default = self.default_char
         self.buffer = defaultdict(lambda: StaticDefaultDict[int, Char](default))
         self.margins = None

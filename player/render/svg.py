@@ -16,6 +16,7 @@ No fonts or imaging library are needed: cells are where the PNG and GIF put them
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
@@ -27,6 +28,8 @@ from .themes import RGB, Theme, resolve, rgb_hex
 
 FONT_FAMILY = "'DejaVu Sans Mono',Menlo,'Bitstream Vera Sans Mono',Consolas,monospace"
 GAP = 2  # unchanged cells between two changed ones that are redrawn rather than split
+# Characters XML 1.0 cannot hold (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/F).
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _num(value: float, places: int = 2) -> str:
@@ -152,14 +155,14 @@ def _draw_span(doc: _Doc, row: Row, old: Row | None, start: int, end: int, line:
                 break
             text.append(nxt.data)
             x += 1
-        body = "".join(text).rstrip(" ") if not wide else text[0]
-        if not body:
-            continue
+        while len(text) > 1 and text[-1] == " ":
+            text.pop()  # one cell each: a combining mark rides on its base character
+        body = _XML_UNSAFE.sub("\ufffd", "".join(text))
         attrs = f'x="{_num(run * cw)}" y="{y}"'
         if style:
             attrs += f' class="{style}"'
-        if not wide and len(body) > 1:
-            attrs += f' textLength="{_num(len(body) * cw)}"'
+        if not wide and len(text) > 1:
+            attrs += f' textLength="{_num(len(text) * cw)}"'
         parts.append(f"<text {attrs}>{escape(body, quote=False)}</text>")
     return "".join(parts)
 

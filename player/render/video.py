@@ -73,10 +73,11 @@ def write_video(
             count += 1
         process.stdin.close()
     except BrokenPipeError:
-        pass
-    finally:
-        if process.poll() is None and not process.stdin.closed:
-            process.stdin.close()
+        pass  # ffmpeg stopped reading: its own error is reported below
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
     error = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if process.wait() != 0:
         lines = [line for line in error.splitlines() if line.strip()]
