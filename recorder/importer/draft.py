@@ -54,7 +54,7 @@ def _refuse(path: Path, message: str) -> CommandError:
     return CommandError(f"{path}: {message}", USAGE)
 
 
-def _read(path: Path) -> tuple[int, int, list[Event], dict[str, Any], float | None, str | None]:
+def _read(path: Path) -> tuple[int, int, list[Event], float | None, str | None]:
     try:
         cast = load_cast(path, errors="replace")
     except CastReadError as exc:
@@ -68,7 +68,7 @@ def _read(path: Path) -> tuple[int, int, list[Event], dict[str, Any], float | No
         raise _refuse(path, "its header gives no terminal size: it is not a cast asciinema wrote")
     if not any(kind == "o" for _, kind, _ in cast.events):
         raise _refuse(path, "it holds no output events: nothing to import")
-    return cast.width, cast.height, list(cast.events), cast.header, cast.idle_time_limit, cast.title
+    return cast.width, cast.height, list(cast.events), cast.idle_time_limit, cast.title
 
 
 def _extract(
@@ -107,7 +107,7 @@ def import_cast(
         except re.error as exc:
             message = f"--prompt {prompt!r}: not a regular expression: {exc}"
             raise CommandError(message, USAGE) from None
-    cols, rows, events, header, idle, cast_title = _read(path)
+    cols, rows, events, idle, cast_title = _read(path)
     how = "given by --prompt" if prompt else "detected"
     commands = _extract(cols, rows, events, prompt)
     real = [c for c in commands if not c.command.startswith("#")]

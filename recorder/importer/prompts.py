@@ -43,7 +43,7 @@ def family_regex(prompt: str) -> str:
 
 
 _COMMENT = re.compile(r"#\s*[A-Za-z]")  # narration being typed, not a prompt
-_PROMPT_SIGN = re.compile(r"[$#%>❯»λ→➜:)\]] $")  # how prompts end
+_PROMPT_SIGN = re.compile(r"(?:[$#%>❯»λ→➜:)\]]|\?-) $")  # how prompts end (Prolog's `?- `)
 _PROMPT_END = re.compile(r"(.*[$#%>❯»λ→➜] )\S{1,3}$")
 _NUMBER = re.compile(r"(?<![\w.-])\d{1,3}(?![\w.-])")
 

@@ -71,7 +71,6 @@ class DraftStep:
 @dataclass
 class Session:
     steps: list[DraftStep] = field(default_factory=list)
-    setup: list[DraftStep] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)  # one line per kind of command left out
     masks: dict[str, int] = field(default_factory=dict)
     examples: dict[str, str] = field(default_factory=dict)
