@@ -557,3 +557,28 @@ def test_svg_is_well_formed_whatever_the_cast_printed(tmp_path: Path) -> None:
     root = ET.fromstring(done.path.read_bytes())
     texts = "".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
     assert "<b>&amp;" in texts and '"q"' in texts
+
+
+def test_render_without_pillow_names_the_package(
+    known: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now fails
+    assert main(["render", str(known), "-o", str(tmp_path / "x.gif")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "pip install pillow" in err[0], err
+
+
+def test_another_decoder_sees_the_same_gif(known: Path, tmp_path: Path, mono: Path) -> None:
+    """ffmpeg's GIF decoder (transparency, disposal) agrees with Pillow's, frame by frame."""
+    ffmpeg = _ffmpeg_or_skip()
+    done = render_gif(known, tmp_path / "k.gif", font_size=SIZE)
+    ours = gif_frames(done.path)
+    subprocess.run(
+        [ffmpeg, "-loglevel", "error", "-i", str(done.path), "-fps_mode", "passthrough",
+         str(tmp_path / "f%03d.png")],
+        check=True,
+    )  # fmt: skip
+    theirs = sorted(tmp_path.glob("f*.png"))
+    assert len(theirs) == len(ours)
+    for (frame, _), path in zip(ours, theirs, strict=True):
+        assert pixels(frame) == pixels(Image.open(path).convert("RGB")), path.name

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from recorder.cast.model import Cast
+from recorder.errors import PrerequisiteError
 
 from .frames import Frame, View, frames, screen_at
 from .themes import choose_theme
@@ -148,6 +149,7 @@ def render_clip(
             tmp.write_text(text, encoding="utf-8")
             duration = _length(clip)
         else:
+            _need_pillow()
             from .raster import rasterizer
 
             raster = rasterizer(theme, cols, rows, settings.font_size, warn)
@@ -168,6 +170,15 @@ def render_clip(
                     count = write_video(raster, pairs, tmp, settings.fps, f".{kind}")
         size = tmp.stat().st_size
     return Rendered(out, kind, count, duration, time.monotonic() - started, size)
+
+
+def _need_pillow() -> None:
+    try:
+        import PIL  # noqa: F401
+    except ImportError as exc:
+        raise PrerequisiteError(
+            "GIF, PNG, MP4 and WebM need the Python package Pillow (pip install pillow)"
+        ) from exc
 
 
 def _length(clip: Clip) -> float:
