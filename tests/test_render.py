@@ -582,3 +582,15 @@ def test_another_decoder_sees_the_same_gif(known: Path, tmp_path: Path, mono: Pa
     assert len(theirs) == len(ours)
     for (frame, _), path in zip(ours, theirs, strict=True):
         assert pixels(frame) == pixels(Image.open(path).convert("RGB")), path.name
+
+
+def test_italics_are_the_oblique_face(tmp_path: Path, mono: Path) -> None:
+    oblique = _font_or_skip(fonts.MONO_ITALIC)
+    cast = write_cast(tmp_path / "i.cast", [[0.1, "o", "\x1b[3mf\x1b[0m f"]])
+    cells = Cells(render_still(cast, out=tmp_path / "i.png", font_size=SIZE).path)
+    fg, bg = ASCIINEMA.fg, ASCIINEMA.bg
+    slanted, mask = expected_cell(oblique, "f", fg, bg, cells.geo)
+    upright, upright_mask = expected_cell(mono, "f", fg, bg, cells.geo)
+    assert mismatch(cells.cell(0, 0), slanted, mask) < 12
+    assert mismatch(cells.cell(0, 0), upright, mask) > mismatch(cells.cell(0, 0), slanted, mask)
+    assert mismatch(cells.cell(2, 0), upright, upright_mask) < 12  # the plain one

@@ -21,7 +21,8 @@ Choices:
   already exact in 256 colours, so a quantizing encoder has nothing to improve.
 - **imageio-ffmpeg** (PyPI) brings its own ffmpeg binary for MP4 (H.264) and WebM (VP9), so
   nothing outside the registries is needed.
-- **Fonts from Debian, by path:** DejaVu Sans Mono regular and bold (`fonts-dejavu-core`);
+- **Fonts from Debian, by path:** DejaVu Sans Mono regular and bold (`fonts-dejavu-core`;
+  oblique for italics from `fonts-dejavu-extra`, when installed);
   for what it lacks, Droid Sans Fallback (`fonts-droid-fallback`, CJK, 1.8 MB; Noto CJK is
   hundreds of MB, WenQuanYi Zen Hei 7.5 MB) and Symbola (`fonts-symbola`, emoji, 1.3 MB).
   A missing one is a one-line error naming its package.

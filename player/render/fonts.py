@@ -1,7 +1,8 @@
 """The fonts a frame is drawn with, found by path (Debian's packages), and which one draws
 a given character.
 
-- DejaVu Sans Mono, regular and bold (`fonts-dejavu-core`): every cell; required.
+- DejaVu Sans Mono, regular and bold (`fonts-dejavu-core`): every cell; required. Its
+  oblique faces (`fonts-dejavu-extra`) draw italics when installed, else italics are upright.
 - Droid Sans Fallback (`fonts-droid-fallback`, 1.8 MB): CJK and other wide characters
   DejaVu lacks. Chosen over Noto CJK (hundreds of MB) and WenQuanYi Zen Hei (7.5 MB).
 - Symbola (`fonts-symbola`, 1.3 MB): emoji and symbols, drawn in the cell's colour as a
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 FONT_DIRS = ("/usr/share/fonts/truetype", "/usr/share/fonts/opentype", "/usr/local/share/fonts")
 MONO = ("dejavu/DejaVuSansMono.ttf", "fonts-dejavu-core")
 MONO_BOLD = ("dejavu/DejaVuSansMono-Bold.ttf", "fonts-dejavu-core")
+MONO_ITALIC = ("dejavu/DejaVuSansMono-Oblique.ttf", "fonts-dejavu-extra")
+MONO_BOLD_ITALIC = ("dejavu/DejaVuSansMono-BoldOblique.ttf", "fonts-dejavu-extra")
 # Searched in order for a character the monospace font lacks.
 FALLBACKS = (
     ("droid/DroidSansFallbackFull.ttf", "fonts-droid-fallback"),
@@ -85,7 +88,7 @@ def _notdef(font: FreeTypeFont) -> tuple[tuple[int, int], bytes]:
 
 @dataclass
 class FontSet:
-    """The fonts of one size: `font_for(char, bold)` says which draws it."""
+    """The fonts of one size: `font_for(char, bold, italic)` says which draws it."""
 
     size: int
     regular: FreeTypeFont
@@ -93,7 +96,9 @@ class FontSet:
     fallbacks: list[FreeTypeFont]
     missing_packages: list[str]
     warn: Callable[[str], None] | None = None
-    _which: dict[tuple[str, bool], tuple[FreeTypeFont, bool]] = field(default_factory=dict)
+    italic: FreeTypeFont | None = None
+    bold_italic: FreeTypeFont | None = None
+    _which: dict[tuple[str, bool, bool], tuple[FreeTypeFont, bool]] = field(default_factory=dict)
     _notdefs: dict[int, tuple[tuple[int, int], bytes]] = field(default_factory=dict)
     _warned: bool = False
 
@@ -109,7 +114,17 @@ class FontSet:
                     missing.append(package)
             else:
                 fallbacks.append(_load(path, size))
-        return cls(size, regular, bold, fallbacks, missing, warn)
+        italic, bold_italic = (find_font(spec[0]) for spec in (MONO_ITALIC, MONO_BOLD_ITALIC))
+        return cls(
+            size,
+            regular,
+            bold,
+            fallbacks,
+            missing,
+            warn,
+            _load(italic, size) if italic else None,
+            _load(bold_italic, size) if bold_italic else None,
+        )
 
     def has(self, font: FreeTypeFont, char: str) -> bool:
         box = self._notdefs.get(id(font))
@@ -117,16 +132,18 @@ class FontSet:
             box = self._notdefs[id(font)] = _notdef(font)
         return _glyph(font, char) != box
 
-    def font_for(self, char: str, bold: bool) -> tuple[FreeTypeFont, bool]:
+    def font_for(self, char: str, bold: bool, italic: bool = False) -> tuple[FreeTypeFont, bool]:
         """The font that draws `char`, and whether it is the monospace one."""
-        key = (char, bold)
+        key = (char, bold, italic)
         found = self._which.get(key)
         if found is None:
-            found = self._which[key] = self._choose(char, bold)
+            found = self._which[key] = self._choose(char, bold, italic)
         return found
 
-    def _choose(self, char: str, bold: bool) -> tuple[FreeTypeFont, bool]:
+    def _choose(self, char: str, bold: bool, italic: bool) -> tuple[FreeTypeFont, bool]:
         mono = self.bold if bold else self.regular
+        if italic:
+            mono = (self.bold_italic if bold else self.italic) or mono
         if char.isspace() or char.isascii() or self.has(mono, char):
             return mono, True
         for font in self.fallbacks:

@@ -6,7 +6,7 @@
   shades for the glyphs' anti-aliased edges, so a frame is exact in 256 colours (a GIF's)
   without quantizing; past 255 colours the nearest one is used. Index 255 stays free: the
   GIF writer's "unchanged pixel".
-- A glyph is drawn once per (character, bold, width) as a coverage mask, and once per
+- A glyph is drawn once per (character, bold, italic, width) as a coverage mask, and once per
   colour pair as a tile; a row is drawn once per distinct content and pasted from a cache,
   so a scroll costs one paste per row. A wide character (pyte leaves an empty cell after
   it) gets a two-cell tile, drawn by the fallback font when DejaVu lacks it.
@@ -82,7 +82,7 @@ class Rasterizer:
         self.palette = Palette()
         self.bg = self.palette(theme.bg)
         self.canvas = Image.new("L", geo.size, self.bg)
-        self._masks: dict[tuple[str, bool, int], Image.Image] = {}
+        self._masks: dict[tuple[str, bool, bool, int], Image.Image] = {}
         self._luts: dict[tuple[RGB, RGB], list[int]] = {}
         self._tiles: dict[tuple[Char, int, bool], Image.Image] = {}
         self._rows: dict[Row, Image.Image] = {}
@@ -108,8 +108,8 @@ class Rasterizer:
 
     # -- glyphs ---------------------------------------------------------------------------
 
-    def _mask(self, char: str, bold: bool, width: int) -> Image.Image:
-        key = (char, bold, width)
+    def _mask(self, char: str, bold: bool, italic: bool, width: int) -> Image.Image:
+        key = (char, bold, italic, width)
         mask = self._masks.get(key)
         if mask is None:
             from PIL import Image, ImageDraw
@@ -117,7 +117,7 @@ class Rasterizer:
             geo = self.geo
             mask = Image.new("L", (geo.cell_w * width, geo.cell_h), 0)
             if char.strip():
-                font, mono = self.fonts.font_for(char, bold)
+                font, mono = self.fonts.font_for(char, bold, italic)
                 x = 0.0
                 if not mono:  # centred in its cells
                     x = max(0.0, (mask.width - font.getlength(char)) / 2)
@@ -134,7 +134,8 @@ class Rasterizer:
             from PIL import ImageDraw
 
             fg, bg = self.colours(cell, cursor)
-            tile = self._mask(cell.data or " ", cell.bold, width).point(self._lut(fg, bg))
+            mask = self._mask(cell.data or " ", cell.bold, cell.italics, width)
+            tile = mask.point(self._lut(fg, bg))
             geo = self.geo
             if cell.underscore or cell.strikethrough:
                 draw = ImageDraw.Draw(tile)
