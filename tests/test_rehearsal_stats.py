@@ -107,8 +107,10 @@ def test_typing_time_is_what_record_would_type(write_scenario) -> None:
         """,
         fast=False,
     )
-    model = TypingModel(10, 0.55, 3)
-    expected = 2 * 0.5 + sum(
+    model = TypingModel(10, seed=3)  # the default jitter
+    # The think pauses are drawn per visible step, seeded by its text.
+    thinks = model.think(0.5, "Hello\x00echo hi") + model.think(0.5, "\x00cat")
+    expected = thinks + sum(
         sum(model.delays(text)) for text in ("# Hello\r", "echo hi\r", "cat\r", "abc\r")
     )
     expected += 2 * 0.25  # two named keys

@@ -255,6 +255,44 @@ def _salted_sha256(salt: str, value: str) -> str:
 
 
 @dataclass(frozen=True)
+class TypingFacts:
+    """How the keys were typed (`stagecast.typing`): the typing model's version and its
+    settings as used. `preview` is set when `--cps` replaced the scenario's speed."""
+
+    model: int
+    cps: float
+    jitter: float
+    seed: int
+    think: float  # the mean think pause before a step
+    preview: bool = False
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> TypingFacts | None:
+        if not isinstance(raw, dict):
+            return None
+        return cls(
+            model=_int(raw.get("model")) or 0,
+            cps=_num(raw.get("cps")) or 0.0,
+            jitter=_num(raw.get("jitter")) or 0.0,
+            seed=_int(raw.get("seed")) or 0,
+            think=_num(raw.get("think")) or 0.0,
+            preview=raw.get("preview") is True,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        written: dict[str, Any] = {
+            "model": self.model,
+            "cps": round(self.cps, 4),
+            "jitter": round(self.jitter, 4),
+            "seed": self.seed,
+            "think": round(self.think, 4),
+        }
+        if self.preview:
+            written["preview"] = True
+        return written
+
+
+@dataclass(frozen=True)
 class Provenance:
     """Where a cast came from: the header's `stagecast` key, written by `record` and read by
     the safety net, the site and upload. The only code that knows its keys.
@@ -273,6 +311,7 @@ class Provenance:
     cluster: ClusterFacts | None = None
     live: LiveFacts | None = None  # the recording of a live show, not a rehearsal's cast
     secrets: list[SecretFingerprint] = field(default_factory=list)  # declared, fingerprinted
+    typing: TypingFacts | None = None  # the typing model and settings; older casts: None
 
     KEY: ClassVar[str] = "stagecast"  # its key in the cast header
 
@@ -302,6 +341,7 @@ class Provenance:
             cluster=ClusterFacts.from_dict(raw.get("cluster")),
             live=LiveFacts.from_dict(raw.get("live")),
             secrets=_fingerprints(raw.get("secrets")),
+            typing=TypingFacts.from_dict(raw.get("typing")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -322,6 +362,8 @@ class Provenance:
             written["live"] = self.live.to_dict()
         if self.secrets:
             written["secrets"] = [asdict(secret) for secret in self.secrets]
+        if self.typing is not None:
+            written["typing"] = self.typing.to_dict()
         written["steps"] = [step.to_dict() for step in self.steps]
         return written
 

@@ -14,6 +14,7 @@ from recorder.cast.provenance import (
     Provenance,
     SecretFingerprint,
     StepRecord,
+    TypingFacts,
     now_iso,
     stagecast_version,
     step_status,
@@ -31,6 +32,7 @@ from recorder.cast.writer import (
 from recorder.errors import CommandError
 from recorder.scenario.loader import LoadedScenario
 from recorder.scenario.preflight import ROOT
+from recorder.shell.typing_model import TYPING_MODEL_VERSION
 
 from .progress import Reporter
 from .report import failure_report
@@ -255,6 +257,7 @@ def _metadata(
             ),
             cluster=ClusterFacts.from_dict(runner.cluster),
             secrets=[SecretFingerprint.of(*named) for named in dict(runner.secret_names).items()],
+            typing=_typing(runner),
             steps=[
                 StepRecord(
                     phase=step.phase,
@@ -273,3 +276,19 @@ def _metadata(
     if scenario.idle_time_limit is not None:
         metadata["idle_time_limit"] = scenario.idle_time_limit
     return metadata
+
+
+def _typing(runner: Runner) -> TypingFacts | None:
+    """The typing model and its settings as the keys were typed; None when they were sent at
+    once (a rehearsal's cast)."""
+    if runner.mode == "rehearse":
+        return None
+    model = runner.typing
+    return TypingFacts(
+        model=TYPING_MODEL_VERSION,
+        cps=model.cps,
+        jitter=model.jitter,
+        seed=model.seed,
+        think=runner.think_mean,
+        preview=runner.cps_override is not None,
+    )

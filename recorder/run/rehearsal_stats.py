@@ -19,12 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from recorder.scenario.model import KeyAction, Scenario
-from recorder.scenario.rules import narration_lines
-from recorder.shell.typing_model import TypingModel
+from recorder.scenario.model import Scenario
 
 from .results import ScenarioResult
 from .runner import KEY_GAP
+from .typing_stats import scenario_model, typed_pieces
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -120,23 +119,17 @@ def step_stats(results: Sequence[ScenarioResult]) -> list[StepStats]:
 
 def typing_time(scenario: Scenario) -> float:
     """Seconds `record` spends typing and thinking before the visible steps (seeded, exact)."""
-    typing = scenario.typing
-    model = TypingModel(typing.cps, typing.jitter, typing.seed)
+    model, think = scenario_model(scenario)
     total = 0.0
-    for step in scenario.steps:
-        if not step.in_cast or not (step.run or step.say):
-            continue
-        total += typing.think
-        lines = narration_lines(step.say or "")
-        lines += (step.run or "").rstrip("\n").split("\n") if step.run else []
-        total += sum(sum(model.delays(line + "\r")) for line in lines)
-        for action in step.keys or []:
-            if isinstance(action, str):
-                action = KeyAction(text=action)
-            if action.text is not None:
-                total += sum(model.delays(action.text))
-            elif action.key is not None:
-                total += KEY_GAP * action.times
+    for kind, text, times in typed_pieces(scenario):
+        if kind == "think":
+            total += model.think(think, text)
+        elif kind == "line":
+            total += sum(model.delays(text + "\r"))
+        elif kind == "text":
+            total += sum(model.delays(text))
+        else:
+            total += KEY_GAP * times
     return total
 
 

@@ -137,7 +137,9 @@ class Runner:
         typing = self.scenario.typing
         # `cps` overrides the scenario's speed: a quick preview, or a test.
         self.typing = TypingModel(cps or typing.cps, typing.jitter, typing.seed)
-        self.think = typing.think * (typing.cps / cps if cps else 1.0)
+        self.cps_override = cps
+        self.think_mean = typing.think * (typing.cps / cps if cps else 1.0)
+        self.think = 0.0  # the pause before the current step, drawn for it in `run_step`
         self.redactor = Redactor()
         self.secret_names: list[tuple[str, str]] = []  # (variable, value): `declared_secrets`
         self.session: ShellSession | None = None
@@ -465,6 +467,7 @@ class Runner:
             self._cut(session.offset)
         session.forget(self.cursor)
         if human and (step.run or step.say):
+            self.think = self.typing.think(self.think_mean, think_key(step))
             self.think_pause()
         depth, since = session.nested_depth, session.offset
         try:
@@ -510,7 +513,8 @@ class Runner:
         self.screen.feed(text)
 
     def think_pause(self) -> None:
-        """Hook: the presenter's pause before a visible step is typed, at human speed only.
+        """Hook: the presenter's pause before a visible step is typed, at human speed only:
+        `self.think` seconds, drawn for this step from the typing model's pause distribution.
         An override may wait differently or not at all (live: the presenter's own pace)."""
         assert self.session is not None
         self.session.pump(self.think)
@@ -822,6 +826,11 @@ class Runner:
 
     def _substitute_expect(self, expect: Expect) -> Expect:
         return substitute_expect(expect, self.values)
+
+
+def think_key(step: Step) -> str:
+    """What seeds the think pause before `step`: its narration and command as written."""
+    return f"{step.say or ''}\x00{step.run or ''}"
 
 
 @dataclass

@@ -14,6 +14,8 @@ from pydantic import (
     model_validator,
 )
 
+from recorder.shell.typing_model import DEFAULT_CPS, DEFAULT_JITTER, DEFAULT_THINK
+
 from .keys import NAMED_KEYS
 from .kube_model import BuildsOn, Cluster, KubeCheck, Preflight, WaitFor
 from .masks import MaskSpec
@@ -51,15 +53,21 @@ class Terminal(Strict):
 
 
 class Typing(Strict):
-    """The human typing model. Defaults are calibrated on the speaker's own recordings."""
+    """The human typing model. The defaults are the speaker's pace, fitted on their recordings."""
 
-    cps: float = Field(5.0, gt=0, le=100, description="Mean characters per second")
+    cps: float = Field(
+        DEFAULT_CPS, gt=0, le=100, description="Mean characters per second, pauses included"
+    )
     jitter: float = Field(
-        0.55, ge=0, le=2, description="Spread of per-key delays (lognormal sigma)"
+        DEFAULT_JITTER, ge=0, le=2, description="Spread of per-key delays (lognormal sigma)"
     )
     seed: int = Field(0, description="Same seed, same typed timings")
     think: float = Field(
-        0.8, ge=0, le=10, description="Seconds the presenter pauses before typing a step"
+        DEFAULT_THINK,
+        ge=0,
+        le=10,
+        description="Mean seconds the presenter pauses before typing a step; each pause is "
+        "drawn, seeded, from the typing model's think-pause distribution",
     )
 
 
