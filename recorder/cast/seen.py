@@ -30,9 +30,11 @@ from typing import Any
 import pyte
 from pyte.screens import Char, StaticDefaultDict
 
+from recorder.shell.output_cleaner import plain_text
 from recorder.shell.pyte_compat import tolerate_private_csi
 
 SEEN_AFTER = 0.04  # seconds: one frame at 25 fps
+EMULATE_UP_TO = 4 << 20  # characters of one step's output played through the emulator
 ALT_SCREEN_MODES = frozenset({1049, 1047, 47})
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 80, 24
 
@@ -254,9 +256,15 @@ def _trim(text: str) -> str:
 
 def watch(events: Iterable[tuple[float, str, str]], cols: int, rows: int | None = None) -> Seen:
     """Play `events` ((time, code, data); "o" output and "r" resizes count) on a screen `cols`
-    wide, whose alternate screen is `rows` tall, and say what the audience saw."""
+    wide, whose alternate screen is `rows` tall, and say what the audience saw.
+
+    A stretch printing more than EMULATE_UP_TO characters is read as plain text instead
+    (escape sequences dropped, a line redrawn with `\r` kept as it ended): a screen as tall
+    as 100 MB of lines would take gigabytes and minutes, and what scrolled by is the text."""
     events = list(events)
     output = "".join(data for _, code, data in events if code == "o")
+    if len(output) > EMULATE_UP_TO:
+        return Seen([], _trim("\n".join(line.rstrip() for line in plain_text(output).split("\n"))))
     # Every line feed, and every `cols` characters of autowrap, can take a row (an upper bound).
     tall = output.count("\n") + output.count("\x0b") + output.count("\x0c") + len(output) // cols
     screen = _WatchedScreen(cols, rows or DEFAULT_HEIGHT, tall + 2)

@@ -1,0 +1,144 @@
+"""Throughput: a step that prints 1, 10 and 100 MB, through stagecast and asciinema rec.
+
+    .venv/bin/python benchmarks/throughput.py [--sizes 1,10,100] [--runs 1] [--json]
+
+The command is `head -c N /dev/zero | tr '\\0' x | fold -w 200` (N bytes in 200-character
+lines), run in the same session by:
+- `stagecast rehearse` of a one-step scenario;
+- `stagecast record --cps 60` of the same scenario (a verified cast written, leak-scanned);
+- `asciinema rec -c COMMAND` in a pty (pexpect reads the pty, as a terminal would).
+Then `stagecast scan` and `stagecast diff X X` of the biggest cast `record` wrote.
+
+Each run's wall time and peak RSS (the process's own, from wait4) are reported, with MB/s
+and the ratio to asciinema rec's throughput at the same size. Goals (the issue's): at
+100 MB, stagecast's throughput at least asciinema rec's (ratio >= 1.0); the 100 MB run
+within 12x the 10 MB run; peak RSS under 150 MB at every size; scan and diff of the 100 MB
+cast each under 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pexpect
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+MB = 1_000_000
+
+
+@dataclass
+class Run:
+    tool: str
+    size_mb: int
+    seconds: float
+    peak_rss_mb: float
+    exit: int
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.size_mb / self.seconds if self.seconds else 0.0
+
+
+def command(size_mb: int) -> str:
+    return f"head -c {size_mb * MB} /dev/zero | tr '\\0' x | fold -w 200"
+
+
+def timed(args: list[str], cwd: Path) -> tuple[float, float, int]:
+    """(seconds, peak RSS in MB, exit code) of one process, its own RSS from wait4."""
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.monotonic() - start
+    return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def stagecast(tool: str, size_mb: int, work: Path) -> Run:
+    scenario = work / f"big{size_mb}.yaml"
+    scenario.write_text(f"title: big\nsteps:\n  - run: {json.dumps(command(size_mb))}\n")
+    args = [PYTHON, "-m", "stagecast", tool, str(scenario), "-q"]
+    if tool == "record":
+        args += ["--cps", "60", "-o", str(work / f"big{size_mb}.cast")]
+    seconds, rss, code = timed(args, ROOT)
+    return Run(f"stagecast {tool}", size_mb, seconds, rss, code)
+
+
+def asciinema_rec(size_mb: int, work: Path) -> Run:
+    """In a pty, as a person would run it; the pty is read (drained) as a terminal would."""
+    binary = shutil.which("asciinema") or str(Path(PYTHON).parent / "asciinema")
+    out = work / f"asciinema{size_mb}.cast"
+    start = time.monotonic()
+    child = pexpect.spawn(
+        binary,
+        ["rec", "-q", "--overwrite", "-c", command(size_mb), str(out)],
+        dimensions=(30, 200),
+        timeout=None,
+    )
+    while True:
+        try:
+            child.read_nonblocking(1 << 20, timeout=None)
+        except pexpect.EOF:
+            break
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.monotonic() - start
+    child.closed = True
+    return Run(
+        "asciinema rec", size_mb, seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1,10,100")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="stagecast-throughput-") as raw:
+        work = Path(raw)
+        for size in sizes:
+            for run in (
+                asciinema_rec(size, work),
+                stagecast("rehearse", size, work),
+                stagecast("record", size, work),
+            ):
+                runs.append(run)
+                if not args.json:
+                    print(line(run, runs), flush=True)
+        biggest = work / f"big{max(sizes)}.cast"
+        for tool, extra in (("scan", []), ("diff", [str(biggest)])):
+            seconds, rss, code = timed(
+                [PYTHON, "-m", "stagecast", tool, str(biggest), *extra], ROOT
+            )
+            runs.append(
+                Run(f"stagecast {tool} (cast of {max(sizes)} MB)", max(sizes), seconds, rss, code)
+            )
+            if not args.json:
+                print(line(runs[-1], runs), flush=True)
+    if args.json:
+        print(json.dumps([{**asdict(r), "mb_per_s": round(r.mb_per_s, 2)} for r in runs], indent=2))
+    return 0
+
+
+def line(run: Run, runs: list[Run]) -> str:
+    peer = next((r for r in runs if r.tool == "asciinema rec" and r.size_mb == run.size_mb), None)
+    ratio = f"{run.mb_per_s / peer.mb_per_s:5.2f}x asciinema" if peer and peer.seconds else ""
+    return (
+        f"{run.tool:<34} {run.size_mb:>4} MB  {run.seconds:7.2f} s  {run.mb_per_s:7.1f} MB/s  "
+        f"peak {run.peak_rss_mb:6.0f} MB  exit {run.exit}  {ratio}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
