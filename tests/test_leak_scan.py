@@ -525,3 +525,32 @@ def test_cli_record_says_in_one_line_why_no_failed_cast(tmp_path: Path) -> None:
     assert withheld[0].endswith(f"; removed the older {cast.with_name('demo.failed.cast')}")
     assert lines[-1] == f"  report: {cast.with_name('demo.failed.txt')}"
     assert not cast.with_name("demo.failed.cast").exists()
+
+
+def test_a_long_stream_is_scanned_in_windows_and_finds_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Windows of 1,000 characters with a carry of 200: every secret, wherever it falls
+    (across events, across a window's edge), is reported once, as in one whole scan."""
+    import random
+
+    from recorder.cast import leak_scan
+
+    secret = "window-s3cr3t-v4lue"
+    rng = random.Random(7)
+    events, t = [], 0.0
+    for n in range(400):
+        chunk = "".join(rng.choice("abc xyz\r\n") for _ in range(rng.randint(1, 60)))
+        if n % 9 == 0:
+            chunk += secret
+        events.append((t, "o", chunk))
+        t += 0.01
+    # A secret cut across two events too.
+    events.append((t, "o", "tail " + secret[:7]))
+    events.append((t + 0.01, "o", secret[7:] + " end"))
+    whole = leak_scan.scan_events({}, events, [secret])
+    monkeypatch.setattr(leak_scan, "WINDOW", 1000)
+    monkeypatch.setattr(leak_scan, "CARRY", 200)
+    windowed = leak_scan.scan_events({}, events, [secret])
+    assert len(whole) == 46
+    assert [str(leak) for leak in windowed] == [str(leak) for leak in whole]

@@ -65,6 +65,9 @@ OSC1337 = re.compile(rf"(?P<k>\x1b\]1337;[A-Za-z]*=)(?P<v>[^\x07\x1b\x9c]*){_OSC
 # What the stripped view removes: escape sequences and the shift/NUL bytes of `tput sgr0`.
 STRIP = re.compile(ANSI.pattern + r"|[\x00\x0e\x0f]")
 _PEM_LABEL = re.compile(r"-----BEGIN [A-Z0-9 ]+(?:-----)?")
+# A stream longer than WINDOW characters is scanned window by window (`_stream_leaks`).
+WINDOW = 4 << 20
+CARRY = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -287,18 +290,7 @@ def scan_events(
     events = [(float(t), str(code), str(data)) for t, code, data, *_ in events]
     found: list[tuple[int, int, Leak]] = []  # (event index, position) for ordering
     for code in STREAMS:
-        indexes = [i for i, e in enumerate(events) if e[1] == code]
-        text = "".join(events[i][2] for i in indexes)
-        starts: list[int] = []
-        length = 0
-        for i in indexes:
-            starts.append(length)
-            length += len(events[i][2])
-        hits = _hits(text, secrets)
-        for hit in hits:
-            i = indexes[bisect.bisect_right(starts, hit.start) - 1]
-            where = _event_where(i + 1, events[i][0])
-            found.append((i, hit.start, Leak(hit.kind, where, _excerpt(text, hit, hits))))
+        found += _stream_leaks(events, code, secrets)
     for i, (t, code, data) in enumerate(events):
         if code == "m":
             hits = _hits(data, secrets)
@@ -307,6 +299,43 @@ def scan_events(
                 for h in hits
             ]
     return leaks + [leak for _, _, leak in sorted(found, key=lambda f: (f[0], f[1]))]
+
+
+def _stream_leaks(
+    events: list[tuple[float, str, str]], code: str, secrets: Sequence[str]
+) -> Iterator[tuple[int, int, Leak]]:
+    """Leaks in one stream ("o" or "i"): its events' data as one text, so a value split
+    across writes is found. A long stream is scanned in windows of WINDOW characters, each
+    with the last CARRY characters of the one before: a hit is reported by the window it
+    starts in (before that window's last CARRY characters, which the next one reads whole),
+    so memory stays bounded and nothing within CARRY of a window's edge is missed."""
+    indexes = [i for i, e in enumerate(events) if e[1] == code]
+    starts: list[int] = []  # each event's offset in the stream
+    length = 0
+    for i in indexes:
+        starts.append(length)
+        length += len(events[i][2])
+    k, carry, region_start = 0, "", 0
+    while k < len(indexes):
+        first = starts[k]
+        pieces: list[str] = []
+        size = 0
+        while k < len(indexes) and (size < WINDOW or not pieces):
+            pieces.append(events[indexes[k]][2])
+            size += len(pieces[-1])
+            k += 1
+        text = carry + "".join(pieces)
+        base = first - len(carry)
+        carry = text[-CARRY:] if k < len(indexes) else ""
+        region_end = base + len(text) - len(carry) if carry else length + 1
+        hits = _hits(text, secrets)
+        for hit in hits:
+            at = base + hit.start
+            if region_start <= at < region_end:
+                i = indexes[bisect.bisect_right(starts, at) - 1]
+                where = _event_where(i + 1, events[i][0])
+                yield i, at, Leak(hit.kind, where, _excerpt(text, hit, hits))
+        region_start = region_end
 
 
 # --- files -----------------------------------------------------------------------------
