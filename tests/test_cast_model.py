@@ -312,3 +312,32 @@ def test_live_decoding_is_lenient() -> None:
     assert odd == live.CheckDone()
     with pytest.raises(ValueError):
         live.to_dict(live.Other("x"))
+
+
+def test_a_big_recording_spills_to_disk_and_writes_the_same_cast(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recorder.cast import writer
+    from recorder.cast.leak_scan import scan_events
+    from recorder.cast.writer import CastRecording, publish_atomically
+
+    def recording() -> CastRecording:
+        cast = CastRecording(40, 10, {"title": "big"})
+        for n in range(300):
+            if n % 50 == 0:
+                cast.marker(n * 0.01, f"step {n}")
+            cast.output(n * 0.01 + 0.001, f"line {n} " + "x" * 30 + "\r\n")
+        cast.output(3.5, "token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc123DEF\r\n")
+        return cast
+
+    plain = recording()
+    publish_atomically(plain, tmp_path / "plain.cast")
+    monkeypatch.setattr(writer, "SPILL_AT", 500)
+    spilled = recording()
+    assert spilled._spill is not None and len(spilled.events) < 30  # most of it on disk
+    publish_atomically(spilled, tmp_path / "spilled.cast")
+    assert (tmp_path / "spilled.cast").read_bytes() == (tmp_path / "plain.cast").read_bytes()
+    assert spilled.to_cast().events == plain.to_cast().events
+    leaks = scan_events(spilled.header(), spilled.event_tuples)
+    assert [leak.kind for leak in leaks] == ["kubeconfig-token"]
+    spilled.close()

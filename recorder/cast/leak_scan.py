@@ -21,7 +21,7 @@ import binascii
 import bisect
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -278,22 +278,33 @@ def _event_where(n: int, t: float) -> str:
     return f"event {n} ({t:.3f}s)"
 
 
+Events = Iterable[tuple[float, str, str]]
+
+
 def scan_events(
     header: dict[str, Any],
-    events: Iterable[tuple[float, str, str]],
+    events: Events | Callable[[], Events],
     secrets: Sequence[str] = (),
 ) -> list[Leak]:
     """Leaks in a cast's header and events (t, code, data); header leaks first, then events
-    in order."""
+    in order. `events` may be a callable that gives them afresh on each call: each stream is
+    then read in one pass, and a cast spilled to disk is never held whole in memory."""
     secrets = _usable_secrets(secrets)
     leaks = _scan_header(header, secrets)
-    events = [(float(t), str(code), str(data)) for t, code, data, *_ in events]
+    if callable(events):
+        source = events
+    else:
+        kept = list(events)
+
+        def source() -> Events:
+            return kept
+
     found: list[tuple[int, int, Leak]] = []  # (event index, position) for ordering
     for code in STREAMS:
-        found += _stream_leaks(events, code, secrets)
-    for i, (t, code, data) in enumerate(events):
+        found += _stream_leaks(source(), code, secrets)
+    for i, (t, code, data, *_) in enumerate(source()):
         if code == "m":
-            hits = _hits(data, secrets)
+            hits = _hits(str(data), secrets)
             found += [
                 (i, h.start, Leak(h.kind, _event_where(i + 1, t), _excerpt(data, h, hits)))
                 for h in hits
@@ -301,41 +312,68 @@ def scan_events(
     return leaks + [leak for _, _, leak in sorted(found, key=lambda f: (f[0], f[1]))]
 
 
-def _stream_leaks(
-    events: list[tuple[float, str, str]], code: str, secrets: Sequence[str]
-) -> Iterator[tuple[int, int, Leak]]:
+def _stream_leaks(events: Events, code: str, secrets: Sequence[str]) -> list[tuple[int, int, Leak]]:
     """Leaks in one stream ("o" or "i"): its events' data as one text, so a value split
-    across writes is found. A long stream is scanned in windows of WINDOW characters, each
-    with the last CARRY characters of the one before: a hit is reported by the window it
-    starts in (before that window's last CARRY characters, which the next one reads whole),
-    so memory stays bounded and nothing within CARRY of a window's edge is missed."""
-    indexes = [i for i, e in enumerate(events) if e[1] == code]
-    starts: list[int] = []  # each event's offset in the stream
-    length = 0
-    for i in indexes:
-        starts.append(length)
-        length += len(events[i][2])
-    k, carry, region_start = 0, "", 0
-    while k < len(indexes):
-        first = starts[k]
-        pieces: list[str] = []
-        size = 0
-        while k < len(indexes) and (size < WINDOW or not pieces):
-            pieces.append(events[indexes[k]][2])
-            size += len(pieces[-1])
-            k += 1
-        text = carry + "".join(pieces)
-        base = first - len(carry)
-        carry = text[-CARRY:] if k < len(indexes) else ""
-        region_end = base + len(text) - len(carry) if carry else length + 1
+    across writes is found, read in one pass. A long stream is scanned in windows of WINDOW
+    characters, each with the last CARRY characters of the one before: a hit is reported by
+    the window it starts in (before that window's last CARRY characters, which the next one
+    reads whole), so memory stays bounded and nothing within CARRY of a window's edge is
+    missed."""
+    found: list[tuple[int, int, Leak]] = []
+    window = _Window()
+    for i, (t, c, data, *_) in enumerate(events):
+        if c != code or not data:
+            continue
+        window.add(i, float(t), str(data))
+        if window.size >= WINDOW:
+            found += window.scan(secrets, last=False)
+    found += window.scan(secrets, last=True)
+    return found
+
+
+class _Window:
+    """The text being scanned: the carry of the window before, then new events' data."""
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+        self.size = 0  # new characters since the last scan
+        self.carry = ""
+        self.base = 0  # stream offset where `carry + pieces` starts
+        self.spans: list[tuple[int, int, float]] = []  # (stream offset, event index, time)
+        self.region_start = 0
+
+    def add(self, index: int, t: float, data: str) -> None:
+        self.spans.append((self.base + len(self.carry) + self.size, index, t))
+        self.pieces.append(data)
+        self.size += len(data)
+
+    def scan(self, secrets: Sequence[str], last: bool) -> list[tuple[int, int, Leak]]:
+        if not self.pieces:
+            return []
+        text = self.carry + "".join(self.pieces)
+        carry = "" if last else text[-CARRY:]
+        region_end = self.base + len(text) - len(carry) if carry else self.base + len(text) + 1
+        starts = [span[0] for span in self.spans]
         hits = _hits(text, secrets)
+        found = []
         for hit in hits:
-            at = base + hit.start
-            if region_start <= at < region_end:
-                i = indexes[bisect.bisect_right(starts, at) - 1]
-                where = _event_where(i + 1, events[i][0])
-                yield i, at, Leak(hit.kind, where, _excerpt(text, hit, hits))
-        region_start = region_end
+            at = self.base + hit.start
+            if self.region_start <= at < region_end:
+                _, index, t = self.spans[bisect.bisect_right(starts, at) - 1]
+                leak = Leak(hit.kind, _event_where(index + 1, t), _excerpt(text, hit, hits))
+                found.append((index, at, leak))
+        # What the next window starts with: the carry, and the events it came from.
+        next_base = self.base + len(text) - len(carry)
+        self.spans = [s for n, s in enumerate(self.spans) if _ends_after(n, self, next_base, text)]
+        self.base, self.carry, self.pieces, self.size = next_base, carry, [], 0
+        self.region_start = region_end
+        return found
+
+
+def _ends_after(n: int, window: _Window, offset: int, text: str) -> bool:
+    """Does span `n` of `window` reach past stream `offset` (into the carry)?"""
+    end = window.spans[n + 1][0] if n + 1 < len(window.spans) else window.base + len(text)
+    return end > offset
 
 
 # --- files -----------------------------------------------------------------------------

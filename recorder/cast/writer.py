@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import IO, Any, Literal, TextIO
 
 from asciinema.asciicast import v2
 
@@ -30,6 +30,7 @@ from recorder.errors import CommandError
 from . import model
 
 CastFormat = Literal[2, 3]
+SPILL_AT = 16 << 20  # characters of events kept in memory (see CastRecording)
 CAST_FORMATS: dict[str, CastFormat] = {"v2": 2, "v3": 3}
 
 
@@ -61,13 +62,42 @@ class CastRecording:
     # False: a rehearsal nobody will read the cast of (no baseline, no --cast-dir) keeps
     # no output, so a step printing 100 MB costs no 100 MB here.
     keep_output: bool = True
+    # Events beyond SPILL_AT characters go to a temporary file (`events` keeps the rest):
+    # a cast of 100 MB is written, scanned and published without being held in memory.
+    _spill: IO[str] | None = field(default=None, repr=False)
+    _in_memory: int = 0
+    _last_t: float = 0.0
+    _ordered: bool = True
 
     def output(self, t: float, data: str) -> None:
         if data and self.keep_output:
-            self.events.append(CastEvent(t, "o", data))
+            self._add(CastEvent(t, "o", data))
 
     def marker(self, t: float, label: str) -> None:
-        self.events.append(CastEvent(t, "m", label))
+        self._add(CastEvent(t, "m", label))
+
+    def _add(self, event: CastEvent) -> None:
+        self._ordered = self._ordered and event.t >= self._last_t
+        self._last_t = max(self._last_t, event.t)
+        self.events.append(event)
+        self._in_memory += len(event.data)
+        if self._in_memory > SPILL_AT and self._ordered:
+            self._spill_events()
+
+    def _spill_events(self) -> None:
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._spill.seek(0, os.SEEK_END)
+        for event in self.events:
+            self._spill.write(json.dumps([event.t, event.code, event.data]) + "\n")
+        self.events.clear()
+        self._in_memory = 0
+
+    def close(self) -> None:
+        """Drop the temporary file of spilled events (they are gone with it)."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
 
     def header(self) -> dict[str, Any]:
         """The header `_write` writes: v2 as asciinema's v2 writer builds it; v3 with the
@@ -83,13 +113,24 @@ class CastRecording:
             term["theme"] = meta.pop("theme")
         return {"version": 3, "term": term, **meta}
 
-    def timed(self) -> list[CastEvent]:
-        return sorted(self.events, key=lambda e: e.t)
+    def timed(self) -> Iterator[CastEvent]:
+        """Every event in time order: those spilled to disk first (they were in order),
+        then those in memory."""
+        if self._spill is not None:
+            self._spill.flush()
+            self._spill.seek(0)
+            for line in self._spill:
+                t, code, data = json.loads(line)
+                yield CastEvent(t, code, data)
+        yield from sorted(self.events, key=lambda e: e.t)
+
+    def event_tuples(self) -> Iterator[tuple[float, str, str]]:
+        return ((e.t, e.code, e.data) for e in self.timed())
 
     def to_cast(self, path: str = "") -> model.Cast:
-        """The cast as it would be read back from the file: events in file (time) order."""
-        events = [(e.t, e.code, e.data) for e in self.timed()]
-        return model.Cast(path, self.version, self.header(), events)
+        """The cast as it would be read back from the file: events in file (time) order.
+        (All in memory: the leak scan of a big cast reads `event_tuples` instead.)"""
+        return model.Cast(path, self.version, self.header(), list(self.event_tuples()))
 
 
 def _write(cast: CastRecording, path: str) -> None:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from recorder.cast.leak_scan import Leak, mask_leaks, scan
+from recorder.cast.leak_scan import Leak, mask_leaks, scan_events
 from recorder.cast.provenance import (
     ClusterFacts,
     ProfileFacts,
@@ -92,6 +92,8 @@ def _record(
         _publish(result, runner, target, cast)
     except OSError as exc:
         _cannot_write(result, runner, target, exc)
+    finally:
+        cast.close()
     return result
 
 
@@ -150,8 +152,9 @@ def _publish(result: ScenarioResult, runner: Runner, target: Path, cast: CastRec
 
 
 def cast_leaks(cast: CastRecording, secrets: Sequence[str]) -> list[Leak]:
-    """The leak scan of `cast` as it would be written (header and events in file order)."""
-    return scan(cast.to_cast(), secrets)
+    """The leak scan of `cast` as it would be written (header and events in file order),
+    read in one pass per stream: a big cast spilled to disk stays there."""
+    return scan_events(cast.header(), cast.event_tuples, secrets)
 
 
 def _refuse_leaky_cast(
