@@ -237,7 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument(
         "--strict",
         action="store_true",
-        help="stop at the first cast that cannot be read (exit 2) instead of leaving it out",
+        help="stop at the first cast that cannot be read, or whose pictures cannot be rendered "
+        "(exit 2), instead of leaving it out (or its pictures)",
+    )
+    web.add_argument(
+        "--no-pictures",
+        dest="pictures",
+        action="store_false",
+        help="no stills or GIFs (by default each chapter's still is its thumbnail, with a GIF)",
+    )
+    web.add_argument(
+        "--gif-max",
+        type=float,
+        metavar="SECONDS",
+        help="no GIF of a chapter or a whole cast that plays longer than SECONDS, idle-capped "
+        "(default 600; 0: stills only)",
     )
     web.set_defaults(func=subcommands.cmd_site)
 

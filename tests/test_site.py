@@ -9,6 +9,9 @@ import os
 import re
 import shutil
 import stat
+import struct
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -194,7 +197,7 @@ def test_index_lists_every_cast(tmp_path: Path, fake_player: Path) -> None:
         out / "index-cast.html"
     ]
     index = (out / "index.html").read_text()
-    rows = re.findall(r"<tr><td><a href=\"([^\"]+)\">([^<]+)</a>.*?</tr>", index)
+    rows = re.findall(r"<tr><td><a href=\"([^\"]+)\">(?:<img [^>]*>)?([^<]+)</a>.*?</tr>", index)
     assert rows == [
         ("a-demo.html", "First"),
         ("b-demo.html", "Second"),
@@ -262,7 +265,12 @@ def test_cmd_site_prints_the_index(tmp_path: Path, fake_player: Path, capsys) ->
     casts.mkdir()
     write_cast(casts / "demo.cast")
     args = argparse.Namespace(
-        casts_dir=casts, output=tmp_path / "out", idle_limit=None, strict=False
+        casts_dir=casts,
+        output=tmp_path / "out",
+        idle_limit=None,
+        strict=False,
+        pictures=False,
+        gif_max=None,
     )
     assert cmd_site(args) == 0
     out = capsys.readouterr().out
@@ -334,7 +342,7 @@ def test_json_files_are_casts_only_when_they_read_as_v1_casts(
     write_cast(casts / "v2-named.json")  # a v2 cast named .json: not a v1 cast, left out
     write_v1(casts / ".hidden.json", [[0.5, "x"]])
     reported: list[str] = []
-    result = build_site(casts, tmp_path / "out", report=reported.append)
+    result = build_site(casts, tmp_path / "out", report=reported.append, pictures=False)
     names = [p.name for p in result.pages]
     assert names == ["index.html", "demo.html", "demo-json.html", "pretty.html"]
     assert reported == [] and result.unreadable == []
@@ -356,7 +364,7 @@ def test_unreadable_casts_are_left_out_one_line_each(
     (casts / "e-binary.cast").write_bytes(b"\xff\xfe\x00junk")
     write_v1(casts / "f-legacy.json", [[0.5, "$ "]])
     out = tmp_path / "out"
-    assert main(["site", str(casts), "-o", str(out)]) == 1
+    assert main(["site", str(casts), "-o", str(out), "--no-pictures"]) == 1
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
     bad = ["b-junk.cast", "c-empty.cast", "d-bad-line.cast", "e-binary.cast"]
@@ -395,6 +403,279 @@ def test_idle_limit_flag_on_the_command_line(
     assert main(["site", str(casts), "-o", str(tmp_path / "out"), "--idle-limit", "0"]) == 2
     err = capsys.readouterr().err
     assert err == "stagecast: --idle-limit 0.0: give a number of seconds above 0\n"
+
+
+# --- pictures: stills and GIFs --------------------------------------------------------
+
+
+@pytest.fixture
+def pictures_ready() -> None:
+    """Pillow and DejaVu Sans Mono, or the test skips, naming what to install."""
+    pytest.importorskip("PIL", reason="Pillow is not installed (pip install pillow)")
+    from player.render import fonts
+
+    for relative, package in (fonts.MONO, fonts.MONO_BOLD):
+        if fonts.find_font(relative) is None:
+            pytest.skip(f"{Path(relative).name} is not installed (apt-get install {package})")
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """A PNG's chunks (type, body), in order; it must be a PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    chunks, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        chunks.append((data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height of a PNG that is whole: IHDR first, IEND last, nothing else than
+    pixels and their palette (no time, text or other metadata: same screen, same bytes)."""
+    chunks = png_chunks(path.read_bytes())
+    kinds = [kind for kind, _ in chunks]
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND", kinds
+    assert set(kinds) <= {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}, kinds
+    width, height = struct.unpack(">II", chunks[0][1][:8])
+    return width, height
+
+
+def picture_tags(html_text: str, css: str) -> list[dict[str, str]]:
+    """The attributes of every <img class=CSS>."""
+    tags = re.findall(rf'<img class="{css}" ([^>]*)>', html_text)
+    return [dict(re.findall(r'(\w+)="([^"]*)"', tag)) for tag in tags]
+
+
+def gif_links(html_text: str) -> list[str]:
+    return re.findall(r'<a class="gif" href="([^"]+)"', html_text)
+
+
+def test_each_chapter_has_its_still_and_gif(
+    tmp_path: Path, fake_player: Path, pictures_ready: None
+) -> None:
+    from player.render import render_gif, render_still
+    from player.render.chapters import chapter_files
+    from player.render.metrics import geometry
+    from recorder.cast.reader import load_cast
+
+    casts = tmp_path / "casts"
+    casts.mkdir()
+    labels = ("Start here", "Ünïcode & <tags>", "Last")
+    demo = write_cast(casts / "demo.cast", labels=labels)
+    write_cast(casts / "plain.cast", labels=())  # no markers: the whole cast only
+    out = tmp_path / "out"
+    result = build_site(casts, out)
+    assert result.without_pictures == 0
+    size = geometry(14, 40, 6).size  # the casts' 40x6 cells at the default 14 px
+
+    page = (out / "demo.html").read_text()
+    stills = picture_tags(page, "still")
+    # Named as `stagecast render --chapters` names them, under pictures/PAGE/.
+    plan = chapter_files(load_cast(demo), out / "pictures" / "demo", ("png", "gif"))
+    named = {
+        kind: [p for m, p in plan if m is not None and p.suffix == kind]
+        for kind in (".png", ".gif")
+    }
+    assert [s["src"] for s in stills] == [f"pictures/demo/{p.name}" for p in named[".png"]]
+    assert [p.name for p in named[".png"]] == [
+        "01-start-here.png",
+        "02-unicode-tags.png",
+        "03-last.png",
+    ]
+    for tag in stills:
+        assert (tag["alt"], tag["loading"]) == ("", "lazy")
+        assert (int(tag["width"]), int(tag["height"])) == size
+        assert png_size(out / tag["src"]) == size
+    # A GIF per chapter, linked beside it, and one of the whole cast in the page's header.
+    whole = "pictures/demo/demo.gif"
+    assert gif_links(page) == [whole] + [f"pictures/demo/{p.name}" for p in named[".gif"]]
+    for href in gif_links(page):
+        assert (out / href).read_bytes()[:6] == b"GIF89a"
+    # What `stagecast render --chapter LABEL` writes, byte for byte.
+    alone = render_still(demo, chapter=labels[1], out=tmp_path / "alone.png")
+    assert alone.path.read_bytes() == (out / stills[1]["src"]).read_bytes()
+    alone = render_gif(demo, tmp_path / "alone.gif", chapter=labels[2])
+    assert alone.path.read_bytes() == (out / gif_links(page)[3]).read_bytes()
+
+    # The index: each cast's last frame, inside its link.
+    index = (out / "index.html").read_text()
+    thumbs = [t["src"] for t in picture_tags(index, "thumb")]
+    assert thumbs == ["pictures/demo/demo.png", "pictures/plain/plain.png"]
+    assert png_size(out / thumbs[1]) == size
+    last = render_still(demo, out=tmp_path / "last.png")
+    assert last.path.read_bytes() == (out / thumbs[0]).read_bytes()
+    # A cast without markers: no chapter list, its whole GIF all the same.
+    plain = (out / "plain.html").read_text()
+    assert picture_tags(plain, "still") == [] and gif_links(plain) == ["pictures/plain/plain.gif"]
+
+
+def test_gif_max_and_no_pictures(
+    tmp_path: Path, fake_player: Path, pictures_ready: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    casts = tmp_path / "casts"
+    casts.mkdir()
+    # Chapter One lasts 4 s, Two 0.5 s, the whole cast 5.5 s.
+    events: list[list[object]] = [
+        [1.0, "m", "One"],
+        [1.5, "o", "$ echo one\r\none\r\n$ "],
+        [5.0, "m", "Two"],
+        [5.5, "o", "echo two\r\ntwo\r\n$ "],
+    ]
+    write_events(casts / "demo.cast", events)
+    out = tmp_path / "out"
+    assert main(["site", str(casts), "-o", str(out), "--gif-max", "4"]) == 0
+    assert gif_links((out / "demo.html").read_text()) == [
+        "pictures/demo/01-one.gif",
+        "pictures/demo/02-two.gif",
+    ]
+    assert sorted(p.name for p in (out / "pictures" / "demo").iterdir()) == [
+        "01-one.gif", "01-one.png", "02-two.gif", "02-two.png", "demo.png",
+    ]  # fmt: skip
+    # A rebuild replaces the page's pictures: nothing stale is left.
+    assert main(["site", str(casts), "-o", str(out), "--gif-max", "1"]) == 0
+    assert gif_links((out / "demo.html").read_text()) == ["pictures/demo/02-two.gif"]
+    assert main(["site", str(casts), "-o", str(out), "--gif-max", "0"]) == 0
+    page = (out / "demo.html").read_text()
+    assert gif_links(page) == [] and len(picture_tags(page, "still")) == 2
+    assert sorted(p.suffix for p in (out / "pictures" / "demo").iterdir()) == [".png"] * 3
+    capsys.readouterr()
+
+    bare = tmp_path / "bare"
+    assert main(["site", str(casts), "-o", str(bare), "--no-pictures"]) == 0
+    assert not (bare / "pictures").exists()
+    page = (bare / "demo.html").read_text()
+    assert "<img" not in page and 'class="gif"' not in page
+    assert '<li><button type="button" data-marker="0"><span class="time">' in page
+    assert "<img" not in (bare / "index.html").read_text()
+
+    assert main(["site", str(casts), "-o", str(tmp_path / "x"), "--gif-max", "-1"]) == 2
+    assert capsys.readouterr().err == (
+        "stagecast: --gif-max -1.0: give a number of seconds, 0 or more (0: no GIFs)\n"
+    )
+
+
+def test_without_a_font_the_site_has_no_pictures_and_says_so_once(
+    tmp_path: Path,
+    fake_player: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("PIL", reason="Pillow is not installed (pip install pillow)")
+    from player.render import fonts
+
+    monkeypatch.setattr(fonts, "FONT_DIRS", (str(tmp_path / "no-fonts"),))
+    monkeypatch.delenv(fonts.FONT_DIRS_ENV, raising=False)
+    casts = tmp_path / "casts"
+    casts.mkdir()
+    write_cast(casts / "a.cast")
+    write_cast(casts / "b.cast")
+    out = tmp_path / "out"
+    assert main(["site", str(casts), "-o", str(out)]) == 0  # the site is what it was
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    assert line.startswith("stagecast: no pictures: ") and "fonts-dejavu-core" in line, line
+    assert captured.out == (
+        f"{out / 'index.html'}: 2 casts (asciinema-player {PLAYER_VERSION}); "
+        "2 pages without pictures\n"
+    )
+    assert "<img" not in (out / "a.html").read_text() and not (out / "pictures").exists()
+
+    # --strict: one line, exit 2, nothing written.
+    strict = tmp_path / "strict"
+    assert main(["site", str(casts), "-o", str(strict), "--strict"]) == 2
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    assert "fonts-dejavu-core" in line and line.endswith("--no-pictures)")
+    assert captured.out == "" and not strict.exists()
+    assert main(["site", str(casts), "-o", str(strict), "--strict", "--no-pictures"]) == 0
+
+
+def test_a_cast_that_cannot_be_rendered_is_one_line(
+    tmp_path: Path,
+    fake_player: Path,
+    pictures_ready: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from player.render import gallery
+    from player.render.timeline import RenderError
+
+    real = gallery.render_pictures
+
+    def failing(cast, out_dir, **kwargs):
+        if Path(cast.path).name == "b.cast":
+            raise RenderError("cannot draw this one")
+        return real(cast, out_dir, **kwargs)
+
+    monkeypatch.setattr(gallery, "render_pictures", failing)
+    casts = tmp_path / "casts"
+    casts.mkdir()
+    write_cast(casts / "a.cast")
+    write_cast(casts / "b.cast")
+    out = tmp_path / "out"
+    assert main(["site", str(casts), "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == f"stagecast: {casts / 'b.cast'}: no pictures: cannot draw this one\n"
+    assert captured.out.endswith("; 1 page without pictures\n")
+    assert "<img" not in (out / "b.html").read_text()
+    assert len(picture_tags((out / "a.html").read_text(), "still")) == 2
+    assert sorted(p.name for p in (out / "pictures").iterdir()) == ["a"]
+
+    strict = tmp_path / "strict"
+    assert main(["site", str(casts), "-o", str(strict), "--strict"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"stagecast: {casts / 'b.cast'}: no pictures: cannot draw this one\n"
+    assert not strict.exists()
+
+
+def _cached_player(cache: Path) -> None:
+    """A stand-in for the pinned player where ensure_player looks (XDG_CACHE_HOME), so a
+    `stagecast site` in another process needs neither npm nor the network."""
+    prefix = cache / "stagecast" / "npm" / f"asciinema-player-{PLAYER_VERSION}" / "node_modules"
+    package = prefix / "asciinema-player"
+    for name in PLAYER_FILES:
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(f"/* {name} */\n")
+    (package / "package.json").write_text(json.dumps({"version": PLAYER_VERSION}))
+    lock = {"packages": {"node_modules/asciinema-player": {"integrity": PLAYER_INTEGRITY}}}
+    (prefix / ".package-lock.json").write_text(json.dumps(lock))
+
+
+def test_two_builds_give_the_same_pictures_byte_for_byte(
+    tmp_path: Path, pictures_ready: None
+) -> None:
+    casts = tmp_path / "casts"
+    casts.mkdir()
+    colours = "\x1b[1;31mred\x1b[0m \x1b[38;5;208m256\x1b[0m \x1b[38;2;10;200;90mtrue\x1b[0m 漢字"
+    events: list[list[object]] = [
+        [0.5, "m", "Colours"],
+        [0.6, "o", f"$ printf colours\r\n{colours}\r\n$ "],
+        [1.5, "m", "Reverse"],
+        [1.7, "o", "\x1b[7mreversed\x1b[0m\r\n$ "],
+        [3.0, "o", "\r\n"],
+    ]
+    write_events(casts / "look.cast", events, title="Look")
+    write_cast(casts / "demo.cast")
+    cache = tmp_path / "xdg"
+    _cached_player(cache)
+    built = []
+    for seed, name in (("1", "a"), ("2", "b"), ("3", "b")):  # b: rebuilt over itself
+        env = {**os.environ, "XDG_CACHE_HOME": str(cache), "PYTHONHASHSEED": seed}
+        out = tmp_path / name
+        done = subprocess.run(
+            [sys.executable, "-m", "stagecast", "site", str(casts), "-o", str(out)],
+            capture_output=True, text=True, env=env, cwd=ROOT,
+        )  # fmt: skip
+        assert done.returncode == 0 and "no pictures" not in done.stderr, done.stderr
+        built.append(out)
+    a, b = built[0], built[1]
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    pictures = [f for f in files if f.parts[0] == "pictures"]
+    assert len(pictures) == 2 * 2 + 2 + 2 * 2 + 2  # a still and a GIF per chapter and cast
+    for rel in files:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
 
 
 def test_site_assets_are_packaged() -> None:
@@ -608,7 +889,9 @@ def test_hostile_cast_cannot_script_the_page(
     browser.navigate((tmp_path / "out" / "evil.html").as_uri())
     browser.wait_for(f"({TERMINAL_TEXT}).includes('step 0')", timeout=20)
     assert browser.evaluate("typeof window.__pwned") == "undefined"
-    assert browser.evaluate("document.querySelectorAll('img').length") == 0
+    # No <img> of the cast's making: the only pictures are stagecast's stills.
+    srcs = browser.evaluate("Array.from(document.images, i => i.getAttribute('src'))")
+    assert all(src.startswith("pictures/evil/") and src.endswith(".png") for src in srcs), srcs
     assert browser.evaluate("document.getElementById('title').textContent") == HOSTILE
     assert browser.evaluate("document.querySelector('#chapters .label').textContent") == HOSTILE
     _assert_offline_and_quiet(browser)
@@ -660,7 +943,7 @@ def test_a_site_with_one_bad_file_shows_every_other_cast_whole(
     monkeypatch.setattr(site, "ensure_player", lambda prefix=None: real_player)
     reported: list[str] = []
     out = tmp_path / "out"
-    result = build_site(tmp_path / "casts", out, report=reported.append)
+    result = build_site(tmp_path / "casts", out, report=reported.append, pictures=False)
     assert len(reported) == 1 and reported[0].startswith(f"{tmp_path / 'casts' / 'broken.cast'}:")
     assert [p.name for p in result.pages] == ["index.html", *sorted(expected)]
 
@@ -702,10 +985,110 @@ def test_idle_limit_flag_is_the_players_too(
 ) -> None:
     expected = _casts_with_one_bad_file(tmp_path / "casts")
     monkeypatch.setattr(site, "ensure_player", lambda prefix=None: real_player)
-    build_site(tmp_path / "casts", tmp_path / "out", idle_limit=0.5, report=lambda line: None)
+    build_site(
+        tmp_path / "casts",
+        tmp_path / "out",
+        idle_limit=0.5,
+        report=lambda line: None,
+        pictures=False,
+    )
     for page in expected:
         ours = read_cast_page(tmp_path / "casts" / _source_name(page), page, idle_limit=0.5)
         browser.navigate((tmp_path / "out" / page).as_uri())
         browser.wait_for(f"({TERMINAL_TEXT}).trim()", timeout=20)
         assert browser.evaluate("player.getDuration()") == pytest.approx(ours.duration, abs=1e-9)
         _assert_offline_and_quiet(browser)
+
+
+# --- pictures in the browser -----------------------------------------------------------
+
+IMAGES = "Array.from(document.querySelectorAll({selector}))"
+LOADED = "(i => i.complete && i.naturalWidth > 0)(document.querySelectorAll({selector})[{n}])"
+RECT_IN_PAGE = """(e => {{
+  const r = e.getBoundingClientRect();
+  return {{x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}};
+}})(document.querySelectorAll({selector})[{n}])"""
+
+
+def _wait_for_images(browser: Chromium, selector: str) -> list[list[int]]:
+    """Scroll to each image (they load lazily) until it is drawn; their natural sizes."""
+    css = json.dumps(selector)
+    count = browser.evaluate(f"{IMAGES.format(selector=css)}.length")
+    for n in range(count):
+        browser.evaluate(f"document.querySelectorAll({css})[{n}].scrollIntoView()")
+        browser.wait_for(LOADED.format(selector=css, n=n), timeout=10)
+    sizes: list[list[int]] = browser.evaluate(
+        f"{IMAGES.format(selector=css)}.map(i => [i.naturalWidth, i.naturalHeight])"
+    )
+    return sizes
+
+
+def test_the_chapter_list_shows_each_chapters_still_in_chromium(
+    pictures_ready: None, browser: Chromium, built_site: Path, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from player.render.themes import THEMES
+
+    markers = markers_of(TOUR)
+    browser.navigate((built_site / "tour.html").as_uri())
+    browser.wait_for(f"({TERMINAL_TEXT}).trim()", timeout=20)
+    srcs = browser.evaluate(
+        "Array.from(document.querySelectorAll('#chapters img.still'), i => i.getAttribute('src'))"
+    )
+    assert len(srcs) == len(markers)
+    sizes = _wait_for_images(browser, "#chapters img.still")
+    assert sizes == [list(png_size(built_site / src)) for src in srcs]
+    # Each chapter links its GIF (every chapter of the tour is under the limit), the page
+    # the whole cast's; they are files in the site.
+    hrefs = browser.evaluate(
+        "Array.from(document.querySelectorAll('a.gif'), a => a.getAttribute('href'))"
+    )
+    assert hrefs == ["pictures/tour/tour.gif"] + [s.replace(".png", ".gif") for s in srcs]
+    assert all((built_site / href).read_bytes()[:6] == b"GIF89a" for href in hrefs)
+
+    # What Chromium drew for the first chapter: its terminal, dark, with light text on it.
+    first = json.dumps("#chapters li")
+    browser.evaluate(f"document.querySelectorAll({first})[0].scrollIntoView()")
+    rect = browser.evaluate(RECT_IN_PAGE.format(selector=first, n=0))
+    assert rect["width"] > 150 and rect["height"] > 100
+    shot = tmp_path / "first-chapter.png"
+    shot.write_bytes(browser.screenshot(rect))
+    card = Image.open(shot).convert("RGB")
+    still = json.dumps("#chapters img.still")
+    box = browser.evaluate(RECT_IN_PAGE.format(selector=still, n=0))
+    inner = card.crop(
+        (
+            round(box["x"] - rect["x"]) + 2,
+            round(box["y"] - rect["y"]) + 2,
+            round(box["x"] - rect["x"] + box["width"]) - 2,
+            round(box["y"] - rect["y"] + box["height"]) - 2,
+        )
+    )
+    colours = inner.getcolors(maxcolors=1 << 16)
+    assert colours is not None and len(colours) > 8  # text, anti-aliased, on a background
+    count, commonest = max(colours)
+    assert count > inner.width * inner.height * 0.6
+    assert _near(commonest, THEMES["asciinema"].bg)
+    assert any(min(c) > 150 for _, c in colours)  # the text: light grey on the dark
+    _assert_offline_and_quiet(browser)
+
+
+def _near(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 12) -> bool:
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))
+
+
+def test_the_index_shows_each_casts_last_frame_in_chromium(
+    pictures_ready: None, browser: Chromium, built_site: Path
+) -> None:
+    browser.navigate((built_site / "index.html").as_uri())
+    rows = browser.evaluate("document.querySelectorAll('#casts tbody tr').length")
+    srcs = browser.evaluate(
+        "Array.from(document.querySelectorAll('#casts a img.thumb'), i => i.getAttribute('src'))"
+    )
+    assert len(srcs) == rows and rows >= 1
+    assert _wait_for_images(browser, "#casts img.thumb") == [
+        list(png_size(built_site / src)) for src in srcs
+    ]
+    assert all(re.fullmatch(r"pictures/([^/]+)/\1\.png", src) for src in srcs), srcs
+    _assert_offline_and_quiet(browser)

@@ -7,6 +7,15 @@ out). A cast that cannot be read is reported on one line and the others are stil
 (exit 1), unless `strict`. asciinema-player comes from npm at a pinned version and integrity,
 installed once into a cache dir; its bundle and stylesheet are copied into OUT/vendor/.
 No page loads anything from the network. Same input, same bytes.
+
+Pictures (player.render.gallery): each chapter's still, the last frame of the chapter, is its
+thumbnail in the chapter list, with a link to the chapter's GIF; the page links the whole
+cast's GIF; the index shows the cast's last frame. They are rendered into a temporary dir and
+moved to OUT/pictures/PAGE/ (PAGE: the page's name without .html) with the pages, named as
+`stagecast render --chapters` names them. A GIF longer than `gif_max` seconds is not made.
+A cast whose pictures cannot be rendered is one line, and its page is built without them
+(under `strict`, the build stops: exit 2, nothing written); a missing font or Pillow is one
+line for the whole site.
 """
 
 from __future__ import annotations
@@ -19,16 +28,18 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from recorder.errors import CommandError, printable
+from recorder.errors import CommandError, StagecastError, printable
 
 if TYPE_CHECKING:
+    from player.render.gallery import Pictures
     from recorder.cast.model import Cast
 
 PLAYER_PACKAGE = "asciinema-player"
@@ -47,6 +58,9 @@ PLAYER_FILES = {
 NPM_TIMEOUT = 300
 INDEX_TITLE = "stagecast demos"
 ASSETS = Path(__file__).resolve().parent
+PICTURES_DIR = "pictures"
+# A GIF (a chapter's or the whole cast's) longer than this is not made; see README.
+DEFAULT_GIF_MAX = 600.0
 
 
 class SiteError(CommandError):
@@ -66,6 +80,7 @@ class SiteResult:
     pages: list[Path]  # the index first, then one page per cast
     player_version: str
     unreadable: list[str] = field(default_factory=list)  # one line per cast left out
+    without_pictures: int = 0  # pages built without pictures that were asked for
 
     @property
     def index(self) -> Path:
@@ -81,6 +96,17 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class PagePictures:
+    """A page's pictures, as URLs relative to OUT (quoted)."""
+
+    size: tuple[int, int]  # every still's, in pixels
+    stills: list[str]  # one per chapter
+    gifs: list[str | None]  # one per chapter; None: longer than the GIF limit
+    thumbnail: str  # the index's: the cast's last frame (a demo's end shows most of it)
+    gif: str | None  # the whole cast's
+
+
+@dataclass(frozen=True)
 class CastPage:
     source: Path
     page: str  # file name of its page in OUT
@@ -91,6 +117,8 @@ class CastPage:
     chapters: list[Chapter]
     verified: bool
     idle_time_limit: float | None  # None: no gap is cut
+    cast: Cast | None = field(default=None, repr=False, compare=False)  # as read
+    pictures: PagePictures | None = None
 
 
 # --- reading casts ---------------------------------------------------------------------
@@ -159,6 +187,7 @@ def read_cast_page(path: Path, page: str, idle_limit: float | None = None) -> Ca
         chapters=chapters_of(cast, times),
         verified=cast.verified,
         idle_time_limit=limit,
+        cast=cast,
     )
 
 
@@ -259,26 +288,56 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def render_chapters(chapters: list[Chapter]) -> str:
+def _img(src: str, size: tuple[int, int], css: str) -> str:
+    """A picture beside its own text (a label, a title): alt="" so it is not read twice;
+    its size given, so the page does not jump as it loads."""
+    width, height = size
+    return (
+        f'<img class="{css}" src="{html.escape(src)}" alt="" width="{width}" '
+        f'height="{height}" loading="lazy" decoding="async">'
+    )
+
+
+def _gif_link(url: str, what: str) -> str:
+    return (
+        f'<a class="gif" href="{html.escape(url)}" type="image/gif" '
+        f'aria-label="{html.escape(what)} as an animated GIF">GIF</a>'
+    )
+
+
+def render_chapters(chapters: list[Chapter], pictures: PagePictures | None = None) -> str:
     if not chapters:
         return '<p class="no-chapters">This cast has no chapters.</p>'
-    items = [
-        f'<li><button type="button" data-marker="{c.index}">'
-        f'<span class="time">{fmt_time(c.time)}</span> '
-        f'<span class="label">{html.escape(c.label)}</span></button></li>'
-        for c in chapters
-    ]
-    return '<ol id="chapters">\n' + "\n".join(items) + "\n</ol>"
+    if pictures is None:
+        items = [
+            f'<li><button type="button" data-marker="{c.index}">'
+            f'<span class="time">{fmt_time(c.time)}</span> '
+            f'<span class="label">{html.escape(c.label)}</span></button></li>'
+            for c in chapters
+        ]
+        return '<ol id="chapters">\n' + "\n".join(items) + "\n</ol>"
+    items = []
+    for c, still, gif in zip(chapters, pictures.stills, pictures.gifs, strict=True):
+        link = f" {_gif_link(gif, f'chapter {c.index + 1}, {c.label},')}" if gif else ""
+        items.append(
+            f'<li><button type="button" data-marker="{c.index}">'
+            f"{_img(still, pictures.size, 'still')}"
+            f'<span class="caption"><span class="time">{fmt_time(c.time)}</span> '
+            f'<span class="label">{html.escape(c.label)}</span></span></button>{link}</li>'
+        )
+    return '<ol id="chapters" class="pictures">\n' + "\n".join(items) + "\n</ol>"
 
 
 def render_page(cast: CastPage) -> str:
+    whole_gif = cast.pictures.gif if cast.pictures else None
     return _template("page_template.html").substitute(
         title=html.escape(cast.title),
         badge=_badge(cast.verified),
         duration=fmt_time(cast.duration),
         chapter_count=_plural(len(cast.chapters), "chapter"),
         file=html.escape(cast.source.name),
-        chapters=render_chapters(cast.chapters),
+        gif=f" {_gif_link(whole_gif, 'the whole cast')}" if whole_gif else "",
+        chapters=render_chapters(cast.chapters, cast.pictures),
         cast_json=script_json(cast.text),
         cast_is_v1="true" if cast.version == 1 else "false",
         options_json=script_json(player_options(cast)),
@@ -287,7 +346,7 @@ def render_page(cast: CastPage) -> str:
 
 def render_index(casts: list[CastPage], player_version: str = PLAYER_VERSION) -> str:
     rows = [
-        f'<tr><td><a href="{html.escape(quote(c.page))}">{html.escape(c.title)}</a>'
+        f'<tr><td><a href="{html.escape(quote(c.page))}">{_thumbnail(c)}{html.escape(c.title)}</a>'
         f"<br><code>{html.escape(c.source.name)}</code></td>"
         f'<td class="num">{fmt_time(c.duration)}</td>'
         f'<td class="num">{len(c.chapters)}</td>'
@@ -299,6 +358,112 @@ def render_index(casts: list[CastPage], player_version: str = PLAYER_VERSION) ->
         player_version=html.escape(player_version),
         rows="\n".join(rows),
     )
+
+
+def _thumbnail(cast: CastPage) -> str:
+    pictures = cast.pictures
+    return _img(pictures.thumbnail, pictures.size, "thumb") if pictures else ""
+
+
+# --- pictures --------------------------------------------------------------------------
+
+
+def pictures_dir(page: str) -> str:
+    """OUT/pictures/PAGE/ holds a page's pictures (NAME.html -> pictures/NAME/)."""
+    return f"{PICTURES_DIR}/{Path(page).stem}"
+
+
+def check_gif_max(seconds: float | None) -> float | None:
+    """--gif-max: seconds, 0 or more (0: no GIF); None: the default."""
+    if seconds is None:
+        return DEFAULT_GIF_MAX
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise SiteError(f"--gif-max {seconds}: give a number of seconds, 0 or more (0: no GIFs)")
+    return seconds
+
+
+def page_pictures(cast: CastPage, pictures: Pictures) -> PagePictures:
+    """Where the page finds the pictures render_pictures wrote."""
+    folder = pictures_dir(cast.page)
+
+    def url(path: Path | None) -> str | None:
+        return quote(f"{folder}/{path.name}") if path is not None else None
+
+    return PagePictures(
+        size=pictures.size,
+        stills=[quote(f"{folder}/{p.still.name}") for p in pictures.chapters],
+        gifs=[url(p.gif) for p in pictures.chapters],
+        thumbnail=quote(f"{folder}/{pictures.whole.still.name}"),
+        gif=url(pictures.whole.gif),
+    )
+
+
+def render_all_pictures(
+    casts: list[CastPage],
+    staging: Path,
+    *,
+    gif_max: float | None,
+    strict: bool,
+    report: Callable[[str], None],
+) -> list[CastPage]:
+    """Each cast's pictures in staging/PAGE/; the pages that have them. A cast that cannot be
+    rendered is one line (`PATH: no pictures: REASON`) and its page has none; under
+    `strict`, it stops the build (exit 2). A missing prerequisite is said once, for all."""
+    from player.render import RenderSettings
+    from player.render.gallery import check_pictures, render_pictures
+
+    try:
+        check_pictures()
+    except StagecastError as exc:
+        if strict:
+            raise SiteError(
+                f"no pictures: {exc} (or build the site without them: --no-pictures)"
+            ) from exc
+        report(f"no pictures: {exc}")
+        return casts
+    out = []
+    for cast in casts:
+        folder = staging / Path(cast.page).stem
+        settings = RenderSettings(idle_limit=cast.idle_time_limit)  # the page's timeline
+        try:
+            folder.mkdir()
+            pictures = render_pictures(
+                cast.cast or cast.source,
+                folder,
+                gif_max=gif_max,
+                settings=settings,
+                warn=_about(cast.source, report),
+            )
+        except StagecastError as exc:
+            line = printable(f"{cast.source}: no pictures: {exc}")
+            if strict:
+                raise SiteError(line) from exc
+            report(line)
+            out.append(cast)
+            continue
+        except OSError as exc:
+            raise SiteError(f"{folder}: cannot write the pictures: {exc}", 1) from exc
+        out.append(replace(cast, pictures=page_pictures(cast, pictures)))
+    return out
+
+
+def _about(source: Path, report: Callable[[str], None]) -> Callable[[str], None]:
+    """A render's warning (a character no installed font draws), naming its cast."""
+    return lambda line: report(printable(f"{source}: {line}"))
+
+
+def _move_pictures(staging: Path, out: Path, casts: list[CastPage]) -> None:
+    """staging/PAGE/ -> OUT/pictures/PAGE/, replacing what an earlier build left there."""
+    for cast in casts:
+        if cast.pictures is None:
+            continue
+        target = out / pictures_dir(cast.page)
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.is_dir():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(staging / target.name, target)
 
 
 # --- the player from npm ---------------------------------------------------------------
@@ -368,12 +533,20 @@ def build_site(
     idle_limit: float | None = None,
     strict: bool = False,
     report: Callable[[str], None] | None = None,
+    pictures: bool = True,
+    gif_max: float | None = None,
 ) -> SiteResult:
-    """Write OUT/index.html, OUT/NAME.html per cast, OUT/site.css and OUT/vendor/.
+    """Write OUT/index.html, OUT/NAME.html per cast, OUT/site.css, OUT/vendor/ and (unless
+    not `pictures`) OUT/pictures/NAME/.
 
     A cast that cannot be read is passed to `report` (one line) and left out, unless
-    `strict`: then the first one stops the build (UnreadableCast, exit 2), nothing written."""
+    `strict`: then the first one stops the build (UnreadableCast, exit 2), nothing written.
+    So are a cast's pictures that cannot be rendered, but its page is built without them.
+    `gif_max`: no GIF for a chapter (or a whole cast) longer than that; None: the default,
+    0: no GIFs."""
     idle_limit = check_idle_limit(idle_limit)
+    gif_max = check_gif_max(gif_max)
+    report = report or _to_stderr
     sources = find_casts(casts_dir)
     casts, unreadable = [], []
     for path, name in zip(sources, page_names(sources), strict=True):
@@ -383,24 +556,36 @@ def build_site(
             if strict:
                 raise
             unreadable.append(str(exc))
-            (report or _to_stderr)(str(exc))
+            report(str(exc))
     if not casts:
         raise SiteError(f"{casts_dir}: not one of its casts can be read", 1)
     package = ensure_player()
-    try:
-        vendor = out / "vendor"
-        vendor.mkdir(parents=True, exist_ok=True)
-        for name, target in PLAYER_FILES.items():
-            shutil.copyfile(package / name, vendor / target)
-        shutil.copyfile(ASSETS / "site.css", out / "site.css")
-        pages = [out / c.page for c in casts]
-        for cast, page in zip(casts, pages, strict=True):
-            _write(page, render_page(cast))
-        index = out / "index.html"
-        _write(index, render_index(casts))
-    except OSError as exc:
-        raise SiteError(f"{out}: cannot write the site: {exc}", 1) from exc
-    return SiteResult(pages=[index, *pages], player_version=PLAYER_VERSION, unreadable=unreadable)
+    with tempfile.TemporaryDirectory(prefix="stagecast-pictures-") as staging:
+        if pictures:
+            casts = render_all_pictures(
+                casts, Path(staging), gif_max=gif_max, strict=strict, report=report
+            )
+        try:
+            vendor = out / "vendor"
+            vendor.mkdir(parents=True, exist_ok=True)
+            for name, target in PLAYER_FILES.items():
+                shutil.copyfile(package / name, vendor / target)
+            shutil.copyfile(ASSETS / "site.css", out / "site.css")
+            _move_pictures(Path(staging), out, casts)
+            pages = [out / c.page for c in casts]
+            for cast, page in zip(casts, pages, strict=True):
+                _write(page, render_page(cast))
+            index = out / "index.html"
+            _write(index, render_index(casts))
+        except OSError as exc:
+            raise SiteError(f"{out}: cannot write the site: {exc}", 1) from exc
+    without = sum(c.pictures is None for c in casts) if pictures else 0
+    return SiteResult(
+        pages=[index, *pages],
+        player_version=PLAYER_VERSION,
+        unreadable=unreadable,
+        without_pictures=without,
+    )
 
 
 def _to_stderr(line: str) -> None:
@@ -420,10 +605,14 @@ def cmd_site(args: argparse.Namespace) -> int:
         args.output,
         idle_limit=args.idle_limit,
         strict=args.strict,
+        pictures=args.pictures,
+        gif_max=args.gif_max,
     )
     casts = len(result.pages) - 1
     summary = f"{result.index}: {_plural(casts, 'cast')} (asciinema-player {result.player_version})"
     if result.unreadable:
         summary += f"; {_plural(len(result.unreadable), 'file')} left out (unreadable)"
+    if result.without_pictures:
+        summary += f"; {_plural(result.without_pictures, 'page')} without pictures"
     print(summary)
     return 1 if result.unreadable else 0

@@ -9,6 +9,7 @@ One module, one job:
 - `metrics`: where every cell goes, the same in every format;
 - `fonts`, `raster`: the fonts by path and frames drawn with Pillow;
 - `gif`, `svg`, `video`: the writers; `api`: render_still, render_gif, render_file;
+- `gallery`: render_pictures, every chapter's still and GIF in one pass (`stagecast site`);
 - `chapters`, `progress`, `cli`: `--chapters DIR`, the progress line, the command's glue.
 
 Choices:
@@ -39,5 +40,13 @@ Choices:
 from __future__ import annotations
 
 from .api import RenderSettings, render_file, render_gif, render_still
+from .gallery import Pictures, render_pictures
 
-__all__ = ["RenderSettings", "render_file", "render_gif", "render_still"]
+__all__ = [
+    "Pictures",
+    "RenderSettings",
+    "render_file",
+    "render_gif",
+    "render_pictures",
+    "render_still",
+]

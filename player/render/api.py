@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recorder.cast.model import Cast
 from recorder.errors import PrerequisiteError
@@ -27,6 +28,10 @@ from recorder.errors import PrerequisiteError
 from .frames import Frame, View, frames, screen_at
 from .themes import choose_theme
 from .timeline import Clip, RenderError, clip_of
+
+if TYPE_CHECKING:
+    from .raster import Rasterizer
+    from .screen import Snapshot
 
 FORMATS = ("gif", "png", "svg", "mp4", "webm")
 DEFAULT_FPS = 15.0
@@ -92,7 +97,7 @@ def as_cast(cast: Cast | str | Path) -> Cast:
 
 
 @contextmanager
-def _atomic(out: Path) -> Iterator[Path]:
+def atomic(out: Path) -> Iterator[Path]:
     """A temporary path beside `out`, renamed to it when the block succeeds."""
     if out.is_dir():
         raise RenderError(f"{out}: is a directory")
@@ -139,7 +144,7 @@ def render_clip(
     cols, rows = View(settings.cols, settings.rows).size(clip.cols, clip.rows)
     started = time.monotonic()
     count, duration = 1, 0.0
-    with _atomic(out) as tmp:
+    with atomic(out) as tmp:
         if kind == "svg":
             from .svg import render_svg
 
@@ -149,13 +154,12 @@ def render_clip(
             tmp.write_text(text, encoding="utf-8")
             duration = _length(clip)
         else:
-            _need_pillow()
+            need_pillow()
             from .raster import rasterizer
 
             raster = rasterizer(theme, cols, rows, settings.font_size, warn)
             if kind == "png":
-                raster.paint(screen_at(clip, at, View(settings.cols, settings.rows)))
-                raster.image().save(tmp, format="PNG", optimize=True)
+                save_png(raster, screen_at(clip, at, View(settings.cols, settings.rows)), tmp)
             else:
                 pairs = ((f.snap, f.duration) for f in _frames(clip, settings, progress))
                 duration = _length(clip)
@@ -172,7 +176,14 @@ def render_clip(
     return Rendered(out, kind, count, duration, time.monotonic() - started, size)
 
 
-def _need_pillow() -> None:
+def save_png(raster: Rasterizer, snap: Snapshot, path: Path) -> None:
+    """The snapshot as a PNG: palette colours, no metadata (no time, no text chunks), so the
+    same screen is the same bytes."""
+    raster.paint(snap)
+    raster.image().save(path, format="PNG", optimize=True)
+
+
+def need_pillow() -> None:
     try:
         import PIL  # noqa: F401
     except ImportError as exc:

@@ -41,15 +41,23 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(wanted))
 
 
+def file_stems(cast: Cast) -> tuple[str, list[str]]:
+    """The whole cast's file name without its extension (after the cast file's), and each
+    chapter's (`NN-label`, numbered with at least two digits): `--chapters` and the gallery
+    name their files so."""
+    markers = cast.markers
+    width = max(2, len(str(len(markers))))
+    stem = Path(cast.path).stem or "cast"
+    names = [f"{m.index:0{width}d}-{slugify(m.label)}" for m in markers]
+    return (stem if stem not in names else f"{stem}-cast"), names
+
+
 def chapter_files(
     cast: Cast, out_dir: Path, formats: tuple[str, ...]
 ) -> list[tuple[Marker | None, Path]]:
     """(the chapter's marker, or None for the whole cast; path) for every file to write."""
     markers = cast.markers
-    width = max(2, len(str(len(markers))))
-    stem = Path(cast.path).stem or "cast"
-    names = [f"{m.index:0{width}d}-{slugify(m.label)}" for m in markers]
-    whole = stem if stem not in names else f"{stem}-cast"
+    whole, names = file_stems(cast)
     plan: list[tuple[Marker | None, Path]] = []
     for kind in formats:
         plan.append((None, out_dir / f"{whole}.{kind}"))

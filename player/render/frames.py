@@ -8,6 +8,10 @@ idle stretches and events that change nothing cost nothing. The last frame is he
 
 `View` crops what is shown: `--cols N` keeps the first N columns, `--rows N` a window of N
 rows that follows the cursor, as a shorter terminal would have scrolled.
+
+A `Terminal` already at the clip's start can be given instead of a new one: the gallery
+(`gallery.py`) plays every chapter on one terminal, one after the other, so no chapter replays
+the ones before it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from .screen import RenderScreen, Snapshot, new_terminal, play_on
 from .timeline import Clip
 
 END_HOLD = 2.0  # seconds the last frame stays up after the clip's end
+
+# A terminal and how to play an event on it.
+Terminal = tuple[RenderScreen, Callable[[str, str], None]]
 
 
 @dataclass(frozen=True)
@@ -63,13 +70,22 @@ class View:
         return Snapshot(rows, cursor, snap.scrolled + self.top)
 
 
-def prepare(clip: Clip, view: View) -> tuple[RenderScreen, Callable[[str, str], None]]:
-    """A terminal with the clip's prelude played on it (the screen at the clip's start)."""
-    screen, stream = new_terminal(clip.cols, clip.rows)
+def new_player(cols: int, rows: int) -> Terminal:
+    """A blank terminal, and how to play an event on it."""
+    screen, stream = new_terminal(cols, rows)
 
     def play(code: str, data: str) -> None:
         play_on(screen, stream, code, data)
 
+    return screen, play
+
+
+def prepare(clip: Clip, terminal: Terminal | None = None) -> Terminal:
+    """A terminal at the clip's start: a new one with the clip's prelude played on it, or
+    `terminal`, already there (the clip's prelude is then not played)."""
+    if terminal is not None:
+        return terminal
+    screen, play = new_player(clip.cols, clip.rows)
     for _, code, data in clip.prelude:
         play(code, data)
     return screen, play
@@ -82,10 +98,12 @@ def frames(
     *,
     hold: float = END_HOLD,
     progress: Callable[[float], None] | None = None,
+    terminal: Terminal | None = None,
 ) -> Iterator[Frame]:
-    """The clip's distinct frames, in order, each with its start and duration."""
+    """The clip's distinct frames, in order, each with its start and duration; the clip's
+    events are played on `terminal` when given (see `prepare`)."""
     view = view or View()
-    screen, play = prepare(clip, view)
+    screen, play = prepare(clip, terminal)
     tick = 1.0 / fps
 
     def shot() -> Snapshot:
@@ -117,10 +135,12 @@ def frames(
     yield Frame(shown_at, end - shown_at, shown)
 
 
-def screen_at(clip: Clip, at: float | None, view: View | None = None) -> Snapshot:
+def screen_at(
+    clip: Clip, at: float | None, view: View | None = None, terminal: Terminal | None = None
+) -> Snapshot:
     """The screen after every event up to `at` seconds (None: the clip's end)."""
     view = view or View()
-    screen, play = prepare(clip, view)
+    screen, play = prepare(clip, terminal)
     for t, code, data in clip.events:
         if at is not None and t > at:
             break

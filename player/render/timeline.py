@@ -16,6 +16,7 @@ from recorder.cast.model import Cast, Event, Marker
 from recorder.errors import CommandError
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 80, 24
+SHOWN = ("o", "r")  # the events a render plays: output and resizes
 
 
 class RenderError(CommandError):
@@ -63,19 +64,48 @@ def clip_of(
     check_positive("--idle-limit", idle_limit)
     timed = timed_events(cast, speed, idle_limit)
     cols, rows = cast_size(cast)
-    shown = ("o", "r")
     if chapter is None:
-        events = [e for e in timed if e[1] in shown]
+        events = [e for e in timed if e[1] in SHOWN]
         end = timed[-1][0] if timed else 0.0
         return Clip(cols, rows, [], events, end, "", 0)
     marker = chapter if isinstance(chapter, Marker) else find_marker(cast, chapter)
-    later = [m.event for m in cast.markers if m.index > marker.index]
+    prelude = [e for e in timed[: marker.event] if e[1] in SHOWN]
+    return _chapter(timed, cast.markers, marker, (cols, rows), prelude)
+
+
+def chapter_clips(
+    cast: Cast, *, speed: float = 1.0, idle_limit: float | None = None
+) -> tuple[list[Event], list[Clip]]:
+    """What the cast shows before its first marker, and every chapter's clip without its
+    prelude, in order: played one after the other on one terminal, each chapter starts from
+    the screen the ones before it left, as `clip_of`'s prelude would have drawn it. Without
+    markers: every event, and no chapter."""
+    check_positive("--speed", speed)
+    check_positive("--idle-limit", idle_limit)
+    from player.play import timed_events
+
+    timed = timed_events(cast, speed, idle_limit)
+    markers = cast.markers
+    head = timed[: markers[0].event] if markers else timed
+    size = cast_size(cast)
+    clips = [_chapter(timed, markers, m, size, []) for m in markers]
+    return [e for e in head if e[1] in SHOWN], clips
+
+
+def _chapter(
+    timed: list[Event],
+    markers: list[Marker],
+    marker: Marker,
+    size: tuple[int, int],
+    prelude: list[Event],
+) -> Clip:
+    """The marker's segment: its events up to the next marker, timed from the marker."""
+    later = [m.event for m in markers if m.index > marker.index]
     stop = later[0] if later else len(timed)
     start = timed[marker.event][0]
-    prelude = [e for e in timed[: marker.event] if e[1] in shown]
-    events = [(t - start, c, d) for t, c, d in timed[marker.event + 1 : stop] if c in shown]
+    events = [(t - start, c, d) for t, c, d in timed[marker.event + 1 : stop] if c in SHOWN]
     end = (timed[stop][0] if stop < len(timed) else timed[-1][0]) - start
-    return Clip(cols, rows, prelude, events, max(end, 0.0), marker.label, marker.index)
+    return Clip(*size, prelude, events, max(end, 0.0), marker.label, marker.index)
 
 
 _CLOCK = re.compile(r"(?:(\d+):)?(\d+(?:\.\d*)?|\.\d+)")
