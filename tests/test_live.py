@@ -106,6 +106,13 @@ class Stage:
     def text(self) -> str:
         return "\n".join(line.rstrip() for line in self.screen.display)
 
+    def wait_narrated(self, narration: str) -> str:
+        """The narration ran and its prompt is back: only then do keys go to the next line
+        (keys pressed while a line runs are dropped, by design)."""
+        self.wait_screen(f"{narration}\ndemo$")
+        self.pump(0.3)
+        return self.text()
+
     def wait_screen(self, wanted: str, timeout: float = 20) -> str:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -174,7 +181,7 @@ def test_enter_runs_the_revealed_command_for_real(show: Path, stage: list[Stage]
     made.unlink(missing_ok=True)
     live = start(stage, show, "--reveal", "3")
     live.keys("\r")  # narration
-    live.wait_screen("# make a file")
+    live.wait_narrated("# make a file")
     presses = -(-len(COMMAND_1) // 3)
     live.keys("k" * presses)
     live.pump(0.3)
@@ -255,7 +262,7 @@ def test_the_free_shell_and_back_to_the_script(show: Path, stage: list[Stage]) -
     live.keys(CTRL["D"])  # back to the script; the shell did not exit
     live.pump(0.3)
     live.keys("\r")
-    live.wait_screen("# make a file")
+    live.wait_narrated("# make a file")
     live.keys("\t")
     live.wait_screen("hello\ndemo$")
     lines = live.text().splitlines()
@@ -276,7 +283,7 @@ def test_next_and_previous_step_without_running(show: Path, stage: list[Stage]) 
     assert live.line_with("demo$").endswith('demo$ test "$M')
     live.keys(CTRL["P"])  # back to step 1
     live.keys("\r")
-    live.wait_screen("# make a file")
+    live.wait_narrated("# make a file")
     live.keys("\t")
     live.wait_screen("hello\ndemo$")
     assert made.exists()
