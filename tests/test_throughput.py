@@ -27,6 +27,7 @@ def _rehearse(tmp_path: Path, body: str, *args: str) -> dict:
 def test_a_50mb_step_passes_checks_on_its_last_line_and_a_middle_one(tmp_path: Path) -> None:
     body = (
         f"steps:\n  - run: {json.dumps(FIFTY_MB)}\n"
+        "    timeout: 600\n"  # a loaded CI machine: the command itself may take a while
         "    expect:\n"
         "      contains: ['6000000 xxxx']\n"  # the last line
         "      regex: ['^3000000 x+$']\n"  # a line in the middle
@@ -45,6 +46,7 @@ def test_a_50mb_step_passes_checks_on_its_last_line_and_a_middle_one(tmp_path: P
 def test_a_check_missing_in_a_streamed_output_says_it_was_streamed(tmp_path: Path) -> None:
     body = (
         f"steps:\n  - run: {json.dumps(FIFTY_MB)}\n"
+        "    timeout: 600\n"
         "    expect: {regex: ['(?s)^1 x.*^6000000 x']}\n"  # spans the whole output
     )
     result = _rehearse(tmp_path, body)

@@ -100,10 +100,13 @@ def signals_as_interrupts() -> Iterator[None]:
             detach_from_terminal(ttys)
         raise SignalInterrupt(signum)
 
-    # Ctrl-C keeps whatever handler it has: Python's (KeyboardInterrupt), or one that
-    # means something else (`rehearse --repeat`: stop after the current run).
-    others = [number for number in TERMINATING if number != signal.SIGINT]
-    with handling(dict.fromkeys(others, on_signal)):
+    # Ctrl-C keeps a handler that means something else (`rehearse --repeat`: stop after the
+    # current run). Python's own, or none at all (a background job of a non-interactive
+    # shell starts with SIGINT ignored, as CI runners do), becomes ours.
+    current = signal.getsignal(signal.SIGINT)
+    ours = current in (signal.default_int_handler, signal.SIG_IGN, signal.SIG_DFL, None)
+    handled = [number for number in TERMINATING if ours or number != signal.SIGINT]
+    with handling(dict.fromkeys(handled, on_signal)):
         try:
             yield
         except KeyboardInterrupt as exc:
