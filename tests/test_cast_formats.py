@@ -6,14 +6,13 @@ take each of them."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_play import _cli
 from test_upload import asciinema_home, fake_server  # noqa: F401 (pytest fixtures)
 
-from conftest import ROOT, run_cli, scenario_text
+from conftest import run_cli, scenario_text
 from recorder.cast.reader import CastReadError, load_cast
 from recorder.cast.sniff import looks_like
 from recorder.cast.writer import CastRecording, publish_atomically
@@ -164,27 +163,15 @@ def test_what_a_non_cast_looks_like(tmp_path: Path, raw: bytes, says: str) -> No
 # -- every command -------------------------------------------------------------------------
 
 
-def _play(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stagecast", "play", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        timeout=60,
-    )
-
-
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_play_and_list(tmp_path: Path, fmt: str) -> None:
     path = write(tmp_path / "s.cast", fmt)
-    listed = _play("--list", path)
+    listed = _cli("--list", path)
     assert listed.returncode == 0, listed.stderr
     assert (
         ("no markers" in listed.stdout) if fmt.startswith("v1") else ("echo world" in listed.stdout)
     )
-    played = _play("--speed", "50", path)
+    played = _cli("--speed", "50", path)
     assert played.returncode == 0 and "hello" in played.stdout and "world" in played.stdout
 
 

@@ -29,12 +29,11 @@ from recorder.cast.provenance import (
     StepRecord,
     now_iso,
     stagecast_version,
-    step_status,
 )
 from recorder.cast.reader import load_cast
 from recorder.cast.writer import CastRecording, publish_atomically, remove_stale_temps
 from recorder.errors import StagecastError
-from recorder.run.record import CAST_ENV
+from recorder.run.record import CAST_ENV, step_records
 from recorder.run.results import ScenarioResult
 from recorder.run.signals import describe
 from recorder.scenario.loader import LoadedScenario
@@ -242,18 +241,4 @@ def _how_it_ended(
 
 
 def _step_records(result: ScenarioResult | None, clean: Callable[[str], str]) -> list[StepRecord]:
-    if result is None:
-        return []
-    return [
-        StepRecord(
-            phase=step.phase,
-            index=step.index,
-            marker=clean(step.label),
-            hidden=step.hidden,
-            status=step_status(step.status),
-            exit=step.rc,
-            duration=step.duration,
-            not_run=clean(step.not_run_reason) if step.not_run_reason else None,
-        )
-        for step in result.steps
-    ]
+    return [] if result is None else step_records(result, clean)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from recorder.cast.leak_scan import Leak, mask_leaks, scan_events
@@ -231,6 +231,23 @@ def save_rehearsal_cast(
     result.rehearsal_cast_path = target
 
 
+def step_records(result: ScenarioResult, clean: Callable[[str], str]) -> list[StepRecord]:
+    """Each step's outcome, as a cast's provenance keeps it (`clean` redacts its text)."""
+    return [
+        StepRecord(
+            phase=step.phase,
+            index=step.index,
+            marker=clean(step.label),
+            hidden=step.hidden,
+            status=step_status(step.status),
+            exit=step.rc,
+            duration=step.duration,
+            not_run=clean(step.not_run_reason) if step.not_run_reason else None,
+        )
+        for step in result.steps
+    ]
+
+
 def _metadata(
     loaded: LoadedScenario,
     result: ScenarioResult,
@@ -261,19 +278,7 @@ def _metadata(
             cluster=ClusterFacts.from_dict(runner.cluster),
             secrets=[SecretFingerprint.of(*named) for named in dict(runner.secret_names).items()],
             typing=_typing(runner),
-            steps=[
-                StepRecord(
-                    phase=step.phase,
-                    index=step.index,
-                    marker=clean(step.label),
-                    hidden=step.hidden,
-                    status=step_status(step.status),
-                    exit=step.rc,
-                    duration=step.duration,
-                    not_run=clean(step.not_run_reason) if step.not_run_reason else None,
-                )
-                for step in result.steps
-            ],
+            steps=step_records(result, clean),
         ).to_dict(),
     }
     if scenario.idle_time_limit is not None:
