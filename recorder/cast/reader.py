@@ -1,8 +1,10 @@
 """Reading a cast file (asciicast v1, v2 or v3) into the one model, `recorder.cast.model.Cast`.
 
-`load_cast` is the only code that decodes a cast file: playback, the safety net, drift diffs,
-rehearsal baselines, checks against hand recordings, the leak scan, the site and upload all
-read casts through it, so every command accepts and refuses the same files.
+`stream_cast` (and `load_cast` on top of it) is the only code that decodes a cast file:
+playback, the safety net, drift diffs, rehearsal baselines, checks against hand recordings, the
+leak scan, the site and upload all read casts through it, so every command accepts and refuses
+the same files. `stream_cast` reads the header and gives the events as a stream, for what may
+be bigger than a command should hold; `load_cast` holds the whole cast.
 
 asciinema's own Python reader (2.4) is not enough here: it keeps only six keys of a v1 header,
 stops reading v2 events at the first empty line, and knows nothing of v3 (asciinema 3.x is
@@ -17,8 +19,11 @@ Every event ends up at its absolute time, so the rest of stagecast never sees th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -77,30 +82,75 @@ SNIFF_BYTES = 1 << 16
 MAX_V1_BYTES = 256 << 20
 
 
+@dataclass(frozen=True)
+class CastStream:
+    """A cast whose header is read and whose events are read on demand, as a stream: what a
+    command reads when a cast may be bigger than it should hold (a step that printed 100 MB).
+
+    `events()` reads them afresh from the file on each call, one line at a time (a v1 cast is
+    one JSON document, so its events were read with the header). A bad line raises
+    CastReadError when the read gets to it. `head` is the cast with no events: its typed header
+    fields (size, title, idle limit, provenance)."""
+
+    path: str
+    version: int
+    header: dict[str, Any]
+    errors: str = "strict"
+    body_at: int = 0  # byte offset of v2/v3's first event line
+    v1_events: list[Event] | None = None
+
+    @property
+    def head(self) -> Cast:
+        return Cast(self.path, self.version, self.header, [])
+
+    def events(self) -> Iterator[Event]:
+        if self.v1_events is not None:
+            yield from self.v1_events
+            return
+        with _open(self.path) as f:
+            f.seek(self.body_at)
+            yield from _events(self.path, f, self.errors, relative=self.version == 3)
+
+    def load(self) -> Cast:
+        """The whole cast in memory, as `load_cast` reads it."""
+        return Cast(self.path, self.version, self.header, list(self.events()))
+
+
 def load_cast(path: str | Path, *, errors: str = "strict") -> Cast:
     """Every header key and every event of a v1/v2/v3 cast, or CastReadError.
 
     `errors` is how undecodable bytes are handled ("replace" reads a hand recording whose
     output was cut mid-character, as the recording check always has)."""
-    name = str(path)
+    return stream_cast(path, errors=errors).load()
+
+
+def stream_cast(path: str | Path, *, errors: str = "strict") -> CastStream:
+    """The cast's header, and its events to read as a stream (CastStream), or CastReadError."""
+    with _open(str(path)) as f:
+        return _read(str(path), f, os.fstat(f.fileno()).st_size, errors)
+
+
+@contextlib.contextmanager
+def _open(name: str) -> Iterator[BinaryIO]:
+    """The file, opened for reading; an OSError (on opening or reading) as CastReadError."""
     try:
-        with open(path, "rb") as f:
-            return _read(name, f, os.fstat(f.fileno()).st_size, errors)
+        with open(name, "rb") as f:
+            yield f
     except OSError as exc:
         reason = f"cannot read it: {exc.strerror or _one_line(exc)}"
         raise CastReadError(name, f"{name}: {reason}", exc, instead=reason) from None
 
 
-def _read(name: str, f: BinaryIO, size: int, errors: str) -> Cast:
+def _read(name: str, f: BinaryIO, size: int, errors: str) -> CastStream:
     head = f.readline(MAX_HEADER_BYTES)
     first = _json(_decode(name, head, errors, size))
     if isinstance(first, dict) and first.get("version") == 2:
-        return Cast(name, 2, first, _events(name, f, errors, relative=False))
+        return CastStream(name, 2, first, errors, f.tell())
     if isinstance(first, dict) and first.get("version") == 3:
         if not isinstance(first.get("term"), dict):
             detail = f'{name}:1: an asciicast v3 header without a "term" object'
             raise CastReadError(name, detail, header_ok=True, instead=detail.split(": ", 1)[1])
-        return Cast(name, 3, first, _events(name, f, errors, relative=True))
+        return CastStream(name, 3, first, errors, f.tell())
     if head.lstrip()[:1] == b"{" and first is None:  # the start of one JSON document: v1?
         if size > MAX_V1_BYTES:
             what = (
@@ -137,13 +187,13 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _v1(name: str, whole: dict[str, Any]) -> Cast:
+def _v1(name: str, whole: dict[str, Any]) -> CastStream:
     stdout = whole.get("stdout")
     if not isinstance(stdout, list):
         what = "an asciicast v1 file without a stdout list"
         raise CastReadError(name, f"{name}: {what}", header_ok=True, instead=what)
     header = {key: value for key, value in whole.items() if key != "stdout"}
-    return Cast(name, 1, header, _v1_events(name, stdout))
+    return CastStream(name, 1, header, v1_events=_v1_events(name, stdout))
 
 
 def _json(text: str) -> Any:
@@ -169,10 +219,9 @@ def _bad_event(name: str, lineno: int, what: str) -> CastReadError:
     return CastReadError(name, detail, header_ok=True, instead=f"line {lineno}: {what}")
 
 
-def _events(name: str, f: BinaryIO, errors: str, *, relative: bool) -> list[Event]:
+def _events(name: str, f: BinaryIO, errors: str, *, relative: bool) -> Iterator[Event]:
     """v2's events (absolute times) or v3's (each an interval from the one before), read
     line by line: a bad line stops the read there, however big the file."""
-    events: list[Event] = []
     clock = 0.0
     for lineno, raw in enumerate(f, 2):
         try:
@@ -192,8 +241,7 @@ def _events(name: str, f: BinaryIO, errors: str, *, relative: bool) -> list[Even
             shape = "[interval, code, data]" if relative else "[time, code, data]"
             raise _bad_event(name, lineno, f"not an asciicast event: {shape}")
         clock = clock + float(event[0]) if relative else float(event[0])
-        events.append((clock, event[1], event[2]))
-    return events
+        yield (clock, event[1], event[2])
 
 
 def _v1_events(name: str, stdout: list[Any]) -> list[Event]:
