@@ -314,19 +314,26 @@ def test_live_decoding_is_lenient() -> None:
         live.to_dict(live.Other("x"))
 
 
+@pytest.mark.parametrize("version", [2, 3])
 def test_a_big_recording_spills_to_disk_and_writes_the_same_cast(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
 ) -> None:
     from recorder.cast import writer
-    from recorder.cast.leak_scan import scan_events
+    from recorder.cast.leak_scan import scan_cast
     from recorder.cast.writer import CastRecording, publish_atomically
 
+    secret = "Zq9-hunter2-spill"
+
     def recording() -> CastRecording:
-        cast = CastRecording(40, 10, {"title": "big"})
+        cast = CastRecording(40, 10, {"title": "big"}, version=version)  # type: ignore[arg-type]
+        cast.scan_for([secret])
         for n in range(300):
             if n % 50 == 0:
                 cast.marker(n * 0.01, f"step {n}")
             cast.output(n * 0.01 + 0.001, f"line {n} " + "x" * 30 + "\r\n")
+            if n == 120:  # a secret cut across two events, both of which spill
+                cast.output(n * 0.01 + 0.002, f"pass {secret[:5]}")
+                cast.output(n * 0.01 + 0.003, f"{secret[5:]}\r\n")
         cast.output(3.5, "token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc123DEF\r\n")
         return cast
 
@@ -337,7 +344,11 @@ def test_a_big_recording_spills_to_disk_and_writes_the_same_cast(
     assert spilled._spill is not None and len(spilled.events) < 30  # most of it on disk
     publish_atomically(spilled, tmp_path / "spilled.cast")
     assert (tmp_path / "spilled.cast").read_bytes() == (tmp_path / "plain.cast").read_bytes()
-    assert spilled.to_cast().events == plain.to_cast().events
-    leaks = scan_events(spilled.header(), spilled.event_tuples)
-    assert [leak.kind for leak in leaks] == ["kubeconfig-token"]
+    read_back = load_cast(tmp_path / "plain.cast").events
+    assert spilled.to_cast().events == plain.to_cast().events == read_back
+    # Scanned as it spilled: the same leaks, at the same events, as a scan of the file.
+    from_file = [str(leak) for leak in scan_cast(tmp_path / "plain.cast", [secret])]
+    assert [str(leak) for leak in spilled.leaks([secret])] == from_file
+    assert [leak.split(": ")[1] for leak in from_file] == ["secret", "kubeconfig-token"]
+    assert [str(leak) for leak in plain.leaks([secret])] == from_file
     spilled.close()

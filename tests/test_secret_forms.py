@@ -332,3 +332,23 @@ def test_a_short_secret_gets_a_warning_line(tmp_path: Path) -> None:
     )
     assert "pa55wd" not in done.stderr
     assert run_cli("lint", str(scenario), env={"SHORT_SECRET_TEST": SECRET}).stderr == ""
+
+
+def test_spans_are_the_whole_patterns_matches() -> None:
+    """`SecretForm.spans` finds base64 by its literal-first core and adds the partial character
+    back: exactly what the whole pattern's finditer finds, wherever the blob sits."""
+    import random
+
+    rng = random.Random(7)
+    alphabet = "ABCxyz019+/-_=\n "
+    checked = 0
+    for _, blob in FORMS:
+        for _ in range(20):
+            before = "".join(rng.choice(alphabet) for _ in range(rng.randrange(4)))
+            after = "".join(rng.choice(alphabet) for _ in range(rng.randrange(4)))
+            text = before + blob + after + before + blob
+            for form in secret_forms(SECRET):
+                whole = [(m.start(), m.end()) for m in form.pattern.finditer(text)]
+                assert list(form.spans(text)) == whole, (form.form, text)
+                checked += len(whole)
+    assert checked > 100  # the blobs were found, not only agreed on as absent

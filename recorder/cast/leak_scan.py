@@ -30,7 +30,7 @@ from recorder.shell.output_cleaner import ANSI
 from recorder.shell.secret_forms import secret_forms
 
 from .model import Cast
-from .reader import CastReadError, load_cast
+from .reader import CastReadError, stream_cast
 
 MASK = "***"
 MIN_SECRET_LEN = 4  # shorter declared values would match ordinary text everywhere
@@ -64,6 +64,7 @@ OSC7 = re.compile(rf"(?P<k>\x1b\]7;(?:file://)?)(?P<v>[^\x07\x1b\x9c]*){_OSC_END
 OSC1337 = re.compile(rf"(?P<k>\x1b\]1337;[A-Za-z]*=)(?P<v>[^\x07\x1b\x9c]*){_OSC_END}")
 # What the stripped view removes: escape sequences and the shift/NUL bytes of `tput sgr0`.
 STRIP = re.compile(ANSI.pattern + r"|[\x00\x0e\x0f]")
+_STRIPPED_STARTS = ("\x1b", "\x00", "\x0e", "\x0f")  # what every STRIP match starts with
 _PEM_LABEL = re.compile(r"-----BEGIN [A-Z0-9 ]+(?:-----)?")
 # A stream longer than WINDOW characters is scanned window by window (`_stream_leaks`).
 WINDOW = 4 << 20
@@ -113,20 +114,29 @@ def _pem_kind(run: str) -> tuple[str, str]:
 
 
 def _pattern_hits(text: str, with_osc: bool) -> Iterator[_Hit]:
-    for m in KUBE_TOKEN.finditer(text):
-        if _plausible_token(m["v"]):
-            yield _Hit(m.start("k"), m.end(), "kubeconfig-token", m["k"] + MASK)
-    for m in KUBE_DATA.finditer(text):
-        kind = "client-key" if m["name"] == "client-key-data" else "certificate"
-        yield _Hit(m.start("k"), m.end(), kind, m["k"] + MASK)
-    for m in PEM64.finditer(text):
-        kind, label = _pem_kind(m.group(0))
-        yield _Hit(m.start(), m.end(), kind, f"{PEM_PREFIX}{MASK} (base64 of '{label}')")
-    for m in BEARER.finditer(text):
-        if _plausible_token(m["v"]):
-            yield _Hit(m.start("k"), m.end(), "bearer-token", m["k"] + MASK)
-    for m in JWT.finditer(text):
-        yield _Hit(m.start(), m.end(), "bearer-token", f"eyJ{MASK} (a JWT)")
+    # Each pattern has a literal it cannot match without; a regex that starts with a
+    # lookbehind or a class tries every position (about 50 MB/s), a literal is looked for
+    # at memory speed, so a window without it skips the regex.
+    folded = text.lower()
+    if "token" in folded:
+        for m in KUBE_TOKEN.finditer(text):
+            if _plausible_token(m["v"]):
+                yield _Hit(m.start("k"), m.end(), "kubeconfig-token", m["k"] + MASK)
+    if "-data" in text:
+        for m in KUBE_DATA.finditer(text):
+            kind = "client-key" if m["name"] == "client-key-data" else "certificate"
+            yield _Hit(m.start("k"), m.end(), kind, m["k"] + MASK)
+    if PEM_PREFIX in text:
+        for m in PEM64.finditer(text):
+            kind, label = _pem_kind(m.group(0))
+            yield _Hit(m.start(), m.end(), kind, f"{PEM_PREFIX}{MASK} (base64 of '{label}')")
+    if "bearer" in folded:
+        for m in BEARER.finditer(text):
+            if _plausible_token(m["v"]):
+                yield _Hit(m.start("k"), m.end(), "bearer-token", m["k"] + MASK)
+    if "eyJ" in text:
+        for m in JWT.finditer(text):
+            yield _Hit(m.start(), m.end(), "bearer-token", f"eyJ{MASK} (a JWT)")
     for m in PRIVATE_KEY.finditer(text):
         yield _Hit(m.start(), m.end(), "private-key", m.group(0))
     if with_osc:  # the stripped view has no escape sequences left to find
@@ -143,12 +153,14 @@ def _secret_hits(text: str, secrets: Sequence[str]) -> Iterator[_Hit]:
             start = text.find(secret, start + 1)
     for secret in secrets:  # after the literals: a literal is reported as itself
         for form in secret_forms(secret):
-            for m in form.pattern.finditer(text):
-                yield _Hit(m.start(), m.end(), "secret", f"{MASK} ({form.form})")
+            for start, end in form.spans(text):
+                yield _Hit(start, end, "secret", f"{MASK} ({form.form})")
 
 
 def _strip(raw: str) -> tuple[str, list[int], list[int]]:
     """`raw` without escape sequences, and the segments that map it back onto `raw`."""
+    if not any(c in raw for c in _STRIPPED_STARTS):
+        return raw, [0], [0]  # nothing to strip: no copy, and no second scan (see _hits)
     kept: list[str] = []
     seg_stripped: list[int] = []
     seg_raw: list[int] = []
@@ -171,7 +183,7 @@ def _hits(raw: str, secrets: Sequence[str]) -> list[_Hit]:
     """Every match in `raw` and in its stripped view, in `raw`'s coordinates, deduplicated."""
     hits = [*_pattern_hits(raw, True), *_secret_hits(raw, secrets)]
     stripped, seg_stripped, seg_raw = _strip(raw)
-    if stripped != raw:
+    if stripped is not raw:
 
         def to_raw(i: int) -> int:
             k = bisect.bisect_right(seg_stripped, i) - 1
@@ -266,7 +278,9 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, str]]:
         yield path, value
 
 
-def _scan_header(header: dict[str, Any], secrets: Sequence[str]) -> list[Leak]:
+def scan_header(header: dict[str, Any], secrets: Sequence[str] = ()) -> list[Leak]:
+    """Leaks in every string of a header, keys included."""
+    secrets = _usable_secrets(secrets)
     leaks: list[Leak] = []
     for where, text in _walk(header, "header"):
         hits = _hits(text, secrets)
@@ -281,54 +295,52 @@ def _event_where(n: int, t: float) -> str:
 Events = Iterable[tuple[float, str, str]]
 
 
-def scan_events(
-    header: dict[str, Any],
-    events: Events | Callable[[], Events],
-    secrets: Sequence[str] = (),
-) -> list[Leak]:
+def scan_events(header: dict[str, Any], events: Events, secrets: Sequence[str] = ()) -> list[Leak]:
     """Leaks in a cast's header and events (t, code, data); header leaks first, then events
-    in order. `events` may be a callable that gives them afresh on each call: each stream is
-    then read in one pass, and a cast spilled to disk is never held whole in memory."""
-    secrets = _usable_secrets(secrets)
-    leaks = _scan_header(header, secrets)
-    if callable(events):
-        source = events
-    else:
-        kept = list(events)
+    in order. The events are read once, as a stream (see EventScanner)."""
+    scanner = EventScanner(secrets)
+    for t, code, data, *_ in events:
+        scanner.feed(t, code, data)
+    return scan_header(header, secrets) + scanner.finish()
 
-        def source() -> Events:
-            return kept
 
-    found: list[tuple[int, int, Leak]] = []  # (event index, position) for ordering
-    for code in STREAMS:
-        found += _stream_leaks(source(), code, secrets)
-    for i, (t, code, data, *_) in enumerate(source()):
-        if code == "m":
-            hits = _hits(str(data), secrets)
-            found += [
-                (i, h.start, Leak(h.kind, _event_where(i + 1, t), _excerpt(data, h, hits)))
-                for h in hits
+class EventScanner:
+    """Leaks in a cast's events, fed one at a time in file order, as they are read or
+    recorded: a cast of any size is scanned in one pass and bounded memory.
+
+    Each stream ("o", "i") is scanned as one text, so a value split across writes is found:
+    in windows of WINDOW characters, each with the last CARRY characters of the one before.
+    A hit is reported by the window it starts in (before that window's last CARRY
+    characters, which the next one reads whole), so nothing within CARRY of a window's edge
+    is missed. Markers are scanned one by one."""
+
+    def __init__(self, secrets: Sequence[str] = ()) -> None:
+        self.secrets = _usable_secrets(secrets)
+        self.windows = {code: _Window() for code in STREAMS}
+        self.found: list[tuple[int, int, Leak]] = []  # (event index, position) for ordering
+        self.count = 0
+
+    def feed(self, t: float, code: str, data: str) -> None:
+        index = self.count
+        self.count += 1
+        window = self.windows.get(code)
+        if window is not None:
+            if data:
+                window.add(index, float(t), str(data))
+                if window.size >= WINDOW:
+                    self.found += window.scan(self.secrets, last=False)
+        elif code == "m":
+            hits = _hits(str(data), self.secrets)
+            where = _event_where(index + 1, t)
+            self.found += [
+                (index, h.start, Leak(h.kind, where, _excerpt(data, h, hits))) for h in hits
             ]
-    return leaks + [leak for _, _, leak in sorted(found, key=lambda f: (f[0], f[1]))]
 
-
-def _stream_leaks(events: Events, code: str, secrets: Sequence[str]) -> list[tuple[int, int, Leak]]:
-    """Leaks in one stream ("o" or "i"): its events' data as one text, so a value split
-    across writes is found, read in one pass. A long stream is scanned in windows of WINDOW
-    characters, each with the last CARRY characters of the one before: a hit is reported by
-    the window it starts in (before that window's last CARRY characters, which the next one
-    reads whole), so memory stays bounded and nothing within CARRY of a window's edge is
-    missed."""
-    found: list[tuple[int, int, Leak]] = []
-    window = _Window()
-    for i, (t, c, data, *_) in enumerate(events):
-        if c != code or not data:
-            continue
-        window.add(i, float(t), str(data))
-        if window.size >= WINDOW:
-            found += window.scan(secrets, last=False)
-    found += window.scan(secrets, last=True)
-    return found
+    def finish(self) -> list[Leak]:
+        """Every leak fed, in event order."""
+        for window in self.windows.values():
+            self.found += window.scan(self.secrets, last=True)
+        return [leak for _, _, leak in sorted(self.found, key=lambda f: (f[0], f[1]))]
 
 
 class _Window:
@@ -392,11 +404,19 @@ def scan_cast(path: Path, secrets: Sequence[str] = ()) -> list[Leak]:
     """Leaks in a v1, v2 or v3 cast file; ValueError with a one-line message if it cannot be read.
 
     The message is the reader's precise one (the line or frame that is wrong)."""
+    return _scan_stream(path, lambda _: secrets)
+
+
+def _scan_stream(
+    path: Path, secrets_of: Callable[[Cast], Sequence[str]]
+) -> list[Leak]:
+    """The cast read as a stream and scanned in one pass, for the secrets `secrets_of` its
+    header (a Cast with no events) names; a bad line as ValueError, wherever it is."""
     try:
-        cast = load_cast(path)
+        stream = stream_cast(path)
+        return scan_events(stream.header, stream.events(), secrets_of(stream.head))
     except CastReadError as exc:
         raise ValueError(exc.detail) from None
-    return scan(cast, secrets)
 
 
 @dataclass(frozen=True)
@@ -447,12 +467,14 @@ def scan_checked(
 ) -> tuple[list[Leak], SecretCheck]:
     """`scan_cast`, for the given secrets and those the cast's provenance names (see
     `check_secrets`); ValueError with a one-line message if it cannot be read."""
-    try:
-        cast = load_cast(path)
-    except CastReadError as exc:
-        raise ValueError(exc.detail) from None
-    check = check_secrets(cast, given, environ)
-    return scan(cast, check.values), check
+    checks: list[SecretCheck] = []
+
+    def secrets_of(head: Cast) -> Sequence[str]:
+        checks.append(check_secrets(head, given, environ))
+        return checks[0].values
+
+    leaks = _scan_stream(path, secrets_of)
+    return leaks, checks[0]
 
 
 def scan_files(

@@ -1,6 +1,11 @@
-"""Writing casts: asciicast v2 through the asciinema library (with labelled markers), or v3
-by its published spec (asciinema's Python library stops at v2; 3.x is written in Rust), and
-atomic publishing.
+"""Writing casts: asciicast v2 (the header built by the asciinema library, each event line
+as its writer writes it) or v3 by its published spec (asciinema's Python library stops at v2;
+3.x is written in Rust), and atomic publishing.
+
+The event lines are ours rather than asciinema's `v2.writer`'s: that writer flushes every line
+to the file and re-decodes every event, which made writing a 100 MB cast several seconds
+slower than recording it; and a cast being recorded is written to a temporary file as it goes
+(past SPILL_AT), then published by copying it after its header, without being read back.
 
 v2 is the default: every player reads it. v3 is what asciinema 3.x records, for speakers whose
 other recordings are v3: the terminal's size and type in a `term` object, each event timed
@@ -17,28 +22,28 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal, TextIO
+from typing import IO, Any, Literal
 
 from asciinema.asciicast import v2
 
 from recorder.errors import CommandError
 
 from . import model
+from .leak_scan import EventScanner, Leak, scan_events, scan_header
 
 CastFormat = Literal[2, 3]
 SPILL_AT = 16 << 20  # characters of events kept in memory (see CastRecording)
+COPY_CHUNK = 1 << 20
 CAST_FORMATS: dict[str, CastFormat] = {"v2": 2, "v3": 3}
 
 
-class LabelledWriter(v2.writer):
-    """asciinema 2.4.0's writer always writes empty marker labels; this one keeps them."""
-
-    def write_marker(self, ts: float, label: str = "") -> None:
-        self._writer__write_event(ts, "m", label)  # asciinema's private writer, name-mangled
+# One JSON text per line, as asciinema's writer writes it (its separators, UTF-8 as is).
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
 
 @dataclass
@@ -51,8 +56,13 @@ class CastEvent:
 @dataclass
 class CastRecording:
     """The cast a run is recording: events appended as they happen, written by
-    `publish_atomically`, and read back as the one model (`to_cast`) by the leak scan and the
-    rehearsal's baseline diff."""
+    `publish_atomically`, and read back as the one model (`to_cast`) by the rehearsal's
+    baseline diff.
+
+    Past SPILL_AT characters, the events so far go to a temporary file as the lines the
+    cast will have (`events` keeps the rest), and through the leak scan if `scan_for` named
+    its secrets: a cast of 100 MB is recorded, scanned and published in bounded memory, and
+    its lines are encoded and scanned once."""
 
     cols: int
     rows: int
@@ -62,9 +72,10 @@ class CastRecording:
     # False: a rehearsal nobody will read the cast of (no baseline, no --cast-dir) keeps
     # no output, so a step printing 100 MB costs no 100 MB here.
     keep_output: bool = True
-    # Events beyond SPILL_AT characters go to a temporary file (`events` keeps the rest):
-    # a cast of 100 MB is written, scanned and published without being held in memory.
-    _spill: IO[str] | None = field(default=None, repr=False)
+    _spill: IO[bytes] | None = field(default=None, repr=False)
+    _spilled_as: CastFormat | None = None  # the format of the lines in `_spill`
+    _previous_micros: int = 0  # v3: the time the last line's interval ends at
+    _scanner: EventScanner | None = field(default=None, repr=False)
     _in_memory: int = 0
     _last_t: float = 0.0
     _ordered: bool = True
@@ -76,6 +87,10 @@ class CastRecording:
     def marker(self, t: float, label: str) -> None:
         self._add(CastEvent(t, "m", label))
 
+    def scan_for(self, secrets: Sequence[str]) -> None:
+        """Leak-scan events for `secrets` as they are spilled (see `leaks`)."""
+        self._scanner = EventScanner(secrets)
+
     def _add(self, event: CastEvent) -> None:
         self._ordered = self._ordered and event.t >= self._last_t
         self._last_t = max(self._last_t, event.t)
@@ -86,12 +101,34 @@ class CastRecording:
 
     def _spill_events(self) -> None:
         if self._spill is None:
-            self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")
+            self._spill = tempfile.TemporaryFile("w+b")
+            self._spilled_as = self.version
+        if self.version != self._spilled_as:
+            raise ValueError("a cast's format cannot change once its events are on disk")
         self._spill.seek(0, os.SEEK_END)
-        for event in self.events:
-            self._spill.write(json.dumps([event.t, event.code, event.data]) + "\n")
+        lines, self._previous_micros = self._lines(self.events, self._previous_micros)
+        self._spill.write(lines.encode())
+        if self._scanner is not None:
+            for event in self.events:
+                self._scanner.feed(event.t, event.code, event.data)
         self.events.clear()
         self._in_memory = 0
+
+    def _lines(self, events: Iterable[CastEvent], previous: int) -> tuple[str, int]:
+        """The cast's lines for `events`, which follow a line ending at `previous` (v3: in
+        microseconds), and where the last of them ends."""
+        lines = []
+        if self.version == 2:
+            for e in events:
+                lines.append(_encode([round(e.t, 6), e.code, e.data]))
+        else:
+            # Intervals between times rounded to the microsecond: adding them up on reading
+            # gives back every time to within a microsecond, however long the cast.
+            for e in events:
+                micros = max(round(e.t * 1_000_000), previous)
+                lines.append(_encode([round((micros - previous) / 1_000_000, 6), e.code, e.data]))
+                previous = micros
+        return "".join(line + "\n" for line in lines), previous
 
     def close(self) -> None:
         """Drop the temporary file of spilled events (they are gone with it)."""
@@ -113,56 +150,58 @@ class CastRecording:
             term["theme"] = meta.pop("theme")
         return {"version": 3, "term": term, **meta}
 
-    def timed(self) -> Iterator[CastEvent]:
-        """Every event in time order: those spilled to disk first (they were in order),
-        then those in memory."""
+    def _unspilled(self) -> list[CastEvent]:
+        return sorted(self.events, key=lambda e: e.t)
+
+    def event_tuples(self) -> Iterator[tuple[float, str, str]]:
+        """Every event in file order, at the time a reader of the file gets: those spilled
+        to disk first (they were in order), then those in memory."""
+        clock = 0.0
         if self._spill is not None:
             self._spill.flush()
             self._spill.seek(0)
             for line in self._spill:
                 t, code, data = json.loads(line)
-                yield CastEvent(t, code, data)
-        yield from sorted(self.events, key=lambda e: e.t)
-
-    def event_tuples(self) -> Iterator[tuple[float, str, str]]:
-        return ((e.t, e.code, e.data) for e in self.timed())
+                clock = clock + t if self._spilled_as == 3 else t
+                yield clock, code, data
+        previous = self._previous_micros
+        for e in self._unspilled():
+            if self.version == 2:
+                yield round(e.t, 6), e.code, e.data
+                continue
+            micros = max(round(e.t * 1_000_000), previous)
+            clock += round((micros - previous) / 1_000_000, 6)
+            previous = micros
+            yield clock, e.code, e.data
 
     def to_cast(self, path: str = "") -> model.Cast:
         """The cast as it would be read back from the file: events in file (time) order.
-        (All in memory: the leak scan of a big cast reads `event_tuples` instead.)"""
+        (All in memory: the leak scan of a big cast is `leaks`.)"""
         return model.Cast(path, self.version, self.header(), list(self.event_tuples()))
+
+    def leaks(self, secrets: Sequence[str]) -> list[Leak]:
+        """The leak scan of the cast as it will be written, header and events in file order.
+        Events spilled to disk were scanned on their way there when `scan_for` named the same
+        secrets; else they are read back once."""
+        scanner, self._scanner = self._scanner, None
+        if scanner is None or scanner.secrets != EventScanner(secrets).secrets:
+            return scan_events(self.header(), self.event_tuples(), secrets)
+        for event in self._unspilled():
+            scanner.feed(event.t, event.code, event.data)
+        return scan_header(self.header(), secrets) + scanner.finish()
 
 
 def _write(cast: CastRecording, path: str) -> None:
-    if cast.version == 3:
-        with open(path, "w", encoding="utf-8") as f:
-            _write_v3(cast, f)
-            f.flush()
-            os.fsync(f.fileno())
-        return
-    with LabelledWriter(path, metadata=cast.metadata, width=cast.cols, height=cast.rows) as w:
-        for event in cast.timed():
-            if event.code == "m":
-                w.write_marker(event.t, event.data)
-            else:
-                w.write_stdout(event.t, event.data)
-        assert w.file is not None
-        w.file.flush()
-        os.fsync(w.file.fileno())
-
-
-def _write_v3(cast: CastRecording, f: TextIO) -> None:
-    """asciicast v3: the header line, then `[interval, code, data]` per event. Intervals are
-    taken between times rounded to the microsecond, so that adding them up on reading gives
-    back every time to within a microsecond, however long the cast."""
-    f.write(json.dumps(cast.header(), ensure_ascii=False) + "\n")
-    previous = 0
-    for event in cast.timed():
-        micros = max(round(event.t * 1_000_000), previous)
-        interval = (micros - previous) / 1_000_000
-        previous = micros
-        f.write(json.dumps([round(interval, 6), event.code, event.data], ensure_ascii=False))
-        f.write("\n")
+    """The header line, the lines spilled to disk (copied as they are), then the rest."""
+    with open(path, "wb") as f:
+        f.write((_encode(cast.header()) + "\n").encode())
+        if cast._spill is not None:
+            cast._spill.flush()
+            cast._spill.seek(0)
+            shutil.copyfileobj(cast._spill, f, COPY_CHUNK)
+        f.write(cast._lines(cast._unspilled(), cast._previous_micros)[0].encode())
+        f.flush()
+        os.fsync(f.fileno())
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from recorder.cast.leak_scan import Leak, mask_leaks, scan_events
+from recorder.cast.leak_scan import Leak, mask_leaks
 from recorder.cast.provenance import (
     ClusterFacts,
     ProfileFacts,
@@ -152,9 +152,8 @@ def _publish(result: ScenarioResult, runner: Runner, target: Path, cast: CastRec
 
 
 def cast_leaks(cast: CastRecording, secrets: Sequence[str]) -> list[Leak]:
-    """The leak scan of `cast` as it would be written (header and events in file order),
-    read in one pass per stream: a big cast spilled to disk stays there."""
-    return scan_events(cast.header(), cast.event_tuples, secrets)
+    """The leak scan of `cast` as it would be written (header and events in file order)."""
+    return cast.leaks(secrets)
 
 
 def _refuse_leaky_cast(

@@ -178,6 +178,7 @@ class Runner:
         if scenario.preflight is not None:
             self._check_machine()
         self.redactor = Redactor.of(secrets, scenario.redact)
+        self.cast.scan_for(self.redactor.secrets)  # a big cast is scanned as it spills
         result = ScenarioResult(
             name=self.loaded.name,
             path=str(self.loaded.path),

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from .secret_forms import secret_forms
+from .secret_forms import SecretForm, secret_forms
 
 REDACTED = "[REDACTED]"
 # Our prompt's OSC 133 marks, any OSC 7 / 1337 (host and cwd leaks), bracketed-paste toggles.
@@ -40,9 +40,9 @@ class Redactor:
         return cls(tuple(s for s in secrets if s), tuple(re.compile(p) for p in patterns))
 
     @cached_property
-    def encoded(self) -> tuple[re.Pattern[str], ...]:
-        """The patterns of the secrets' encoded forms."""
-        return tuple(form.pattern for secret in self.secrets for form in secret_forms(secret))
+    def encoded(self) -> tuple[SecretForm, ...]:
+        """The secrets' encoded forms."""
+        return tuple(form for secret in self.secrets for form in secret_forms(secret))
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         found: list[tuple[int, int, str]] = [
@@ -55,7 +55,9 @@ class Redactor:
             while start != -1:
                 found.append((start, start + len(secret), REDACTED))
                 start = text.find(secret, start + 1)
-        for pattern in (*self.encoded, *self.patterns):
+        for form in self.encoded:
+            found += [(start, end, REDACTED) for start, end in form.spans(text) if end > start]
+        for pattern in self.patterns:
             for m in pattern.finditer(text):
                 if m.end() > m.start():
                     found.append((m.start(), m.end(), REDACTED))

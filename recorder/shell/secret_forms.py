@@ -25,6 +25,7 @@ import functools
 import json
 import re
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 MIN_ENCODED_CHARS = 8
@@ -38,7 +39,27 @@ _JSON_SHORT |= {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 @dataclass(frozen=True)
 class SecretForm:
     form: str  # one of FORMS
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str]  # the whole form
+    # base64's pattern starts with an optional partial character, which makes the regex
+    # engine try every position (26 MB/s); `core` is the pattern without it, which starts
+    # with one of three literals and is found several times faster. `spans` adds the
+    # partial character back: `pattern`'s matches, found at `core`'s speed.
+    core: re.Pattern[str] | None = None
+    lead: str = ""  # the characters the partial one may be
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        """(start, end) of each match of `pattern` in `text`."""
+        if self.core is None:
+            for m in self.pattern.finditer(text):
+                yield m.start(), m.end()
+            return
+        reach = 0  # a partial character already taken by the match before is not ours
+        for m in self.core.finditer(text):
+            start = m.start()
+            if start > reach and text[start - 1] in self.lead:
+                start -= 1
+            reach = m.end()
+            yield start, reach
 
 
 def base64_middles(value: str, altchars: bytes | None = None) -> list[str]:
@@ -66,13 +87,20 @@ def _wrapped(pieces: list[str]) -> str:
     return _BREAK.join(pieces)
 
 
-def _base64_pattern(value: str, form: str) -> str:
+def _base64_core(value: str, form: str) -> str:
+    """The base64 form without its leading partial character (see SecretForm.core)."""
     alphabet, altchars = _ALPHABETS[form]
-    edge = f"[{alphabet}]"
     middles = "|".join(_wrapped([re.escape(c) for c in m]) for m in base64_middles(value, altchars))
     # The partial characters at both ends hold some of the value's bits too: taken when they
     # touch it (never across a line break, which may end a line of something else).
-    return f"{edge}?(?:{middles})(?:{edge}={{0,2}})?"
+    return f"(?:{middles})(?:[{alphabet}]={{0,2}})?"
+
+
+def _base64_form(value: str, form: str) -> SecretForm:
+    alphabet = _ALPHABETS[form][0]
+    core = _base64_core(value, form)
+    lead = "".join(chr(c) for c in range(128) if re.fullmatch(f"[{alphabet}]", chr(c)))
+    return SecretForm(form, re.compile(f"[{alphabet}]?{core}"), re.compile(core), lead)
 
 
 def _url_pattern(value: str) -> str:
@@ -110,13 +138,15 @@ def secret_forms(value: str) -> tuple[SecretForm, ...]:
     if len(value) < MIN_ENCODED_CHARS:
         return ()
     sources = {
-        "base64": _base64_pattern(value, "base64"),
-        "base64url": _base64_pattern(value, "base64url"),
         "hex": _wrapped(_hex_bytes(value.encode())),
         "url": _url_pattern(value),
         "json": _json_pattern(value),
     }
-    return tuple(SecretForm(form, re.compile(source)) for form, source in sources.items())
+    return (
+        _base64_form(value, "base64"),
+        _base64_form(value, "base64url"),
+        *(SecretForm(form, re.compile(source)) for form, source in sources.items()),
+    )
 
 
 def encodings(value: str) -> dict[str, str]:
@@ -135,3 +165,19 @@ def encodings(value: str) -> dict[str, str]:
         "json": json.dumps(value)[1:-1],
         "json-utf8": json.dumps(value, ensure_ascii=False)[1:-1],
     }
+
+
+def longest_form(value: str) -> int:
+    """The most characters a match of any of `secret_forms(value)` can span (0 when it has
+    none): whoever cuts a stream must look this far back to see a form cut there whole."""
+    if len(value) < MIN_ENCODED_CHARS:
+        return 0
+    data = value.encode()
+    # base64: a partial character, the middle with a line break after each of its characters
+    # but the last, a partial character and two `=`.
+    middle = max(len(m) for m in base64_middles(value))
+    base64_reach = 1 + 3 * middle - 2 + 3
+    hex_reach = 2 * len(data) + 2 * (len(data) - 1)  # two digits a byte, breaks between
+    url_reach = 3 * len(data)  # %XX per byte at most
+    json_reach = 6 * (len(value.encode("utf-16-le")) // 2)  # \uXXXX per UTF-16 unit at most
+    return max(base64_reach, hex_reach, url_reach, json_reach)
