@@ -37,7 +37,8 @@ from . import model
 from .leak_scan import EventScanner, Leak, scan_events, scan_header
 
 CastFormat = Literal[2, 3]
-SPILL_AT = 16 << 20  # characters of events kept in memory (see CastRecording)
+SPILL_AT = 4 << 20  # characters of events kept in memory (see CastRecording)
+SPILL_BATCH = 256  # events encoded at a time when they spill
 COPY_CHUNK = 1 << 20
 CAST_FORMATS: dict[str, CastFormat] = {"v2": 2, "v3": 3}
 
@@ -106,8 +107,11 @@ class CastRecording:
         if self.version != self._spilled_as:
             raise ValueError("a cast's format cannot change once its events are on disk")
         self._spill.seek(0, os.SEEK_END)
-        lines, self._previous_micros = self._lines(self.events, self._previous_micros)
-        self._spill.write(lines.encode())
+        # A batch at a time: the encoded copy of the events never adds up to SPILL_AT.
+        for start in range(0, len(self.events), SPILL_BATCH):
+            batch = self.events[start : start + SPILL_BATCH]
+            lines, self._previous_micros = self._lines(batch, self._previous_micros)
+            self._spill.write(lines.encode())
         if self._scanner is not None:
             for event in self.events:
                 self._scanner.feed(event.t, event.code, event.data)
