@@ -314,7 +314,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print_diff,
         scenario_masks,
     )
-    from recorder.cast.reader import CastReadError, load_cast
+    from recorder.cast.reader import CastReadError, stream_cast
     from recorder.run.progress import make_console
 
     if not args.timing_threshold >= 0:
@@ -323,12 +323,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.scenario is not None:
         (loaded,) = _load_all([args.scenario])
         masks, ordered = scenario_masks(loaded), ordered_steps(loaded)
-    try:
-        old, new = load_cast(args.old), load_cast(args.new)
+    try:  # read as streams, a step at a time: a bad event line is found during the diff
+        old, new = stream_cast(args.old), stream_cast(args.new)
+        diff = diff_casts(old, new, masks, args.timing_threshold, ordered)
     except CastReadError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    diff = diff_casts(old, new, masks, args.timing_threshold, ordered)
     if args.json:
         print(diff_json(diff))
     else:

@@ -467,3 +467,176 @@ def test_junit_counts_a_drifted_not_run_step_as_failed() -> None:
     assert failure.get("message") == "differs from baseline casts/x.cast: changed 'crictl ps'"
     assert failure.text == "differs from baseline casts/x.cast: changed 'crictl ps'\n-old\n+new"
     assert cases[2].find("skipped") is not None
+
+
+# -- a huge step, read as a stream, compared by digest -------------------------------------
+
+BIG_LINES = 160_000  # lines of 200 characters: a step that printed 32 MB
+
+
+def write_big_cast(path: Path, changed: dict[int, str] | None = None) -> Path:
+    """A v2 cast of one step, `cat big.log`, that printed BIG_LINES numbered lines, 20 to an
+    event; `changed` replaces some of them (line number -> text)."""
+    changed = changed or {}
+    with path.open("w") as f:
+        f.write(json.dumps({"version": 2, "width": 80, "height": 24}) + "\n")
+        f.write(json.dumps([0.0, "o", PROMPT]) + "\n")
+        f.write(json.dumps([0.5, "m", "cat big.log"]) + "\n")
+        f.write(json.dumps([0.6, "o", "cat big.log\r\n"]) + "\n")
+        for start in range(0, BIG_LINES, 20):
+            lines = [
+                changed.get(n, f"line {n:08d} at 10.0.0.1 " + "x" * 174)
+                for n in range(start, start + 20)
+            ]
+            f.write(json.dumps([1.0 + start / BIG_LINES, "o", "\r\n".join(lines) + "\r\n"]) + "\n")
+        f.write(json.dumps([9.0, "o", PROMPT]) + "\n")
+    return path
+
+
+def test_a_huge_step_is_read_as_a_stream_and_compared_by_digest(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from recorder.cast.diff import step_line
+    from recorder.cast.reader import stream_cast
+    from recorder.cast.seen import EMULATE_UP_TO
+
+    big = write_big_cast(tmp_path / "big.cast")
+    assert big.stat().st_size > 6 * EMULATE_UP_TO
+    middle = BIG_LINES // 2
+    edited = write_big_cast(tmp_path / "edited.cast", {middle: f"line {middle:08d} CHANGED"})
+
+    tracemalloc.start()
+    try:
+        diff = diff_casts(stream_cast(big), stream_cast(edited))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # Neither cast, nor the step's 32 MB of text, was held: only the 4 MB a step may print
+    # before it is digested (and what reading it takes).
+    assert peak < 4 * EMULATE_UP_TO, f"{peak / 2**20:.1f} MB"
+
+    assert statuses(diff) == [("same", START), ("changed", "cat big.log")]
+    step = diff.steps[1]
+    assert step.old is not None and step.old.digest is not None
+    assert step.old.digest.lines == BIG_LINES + 2  # the command's echo and the last prompt
+    assert len(step.old.final) < 20_000  # its first and last lines, to show
+    assert step.old.final.splitlines()[:2] == [
+        "cat big.log",
+        "line 00000000 at 10.0.0.1 " + "x" * 174,
+    ]
+    assert "more lines, compared by digest" in step.old.final
+    assert step.old.final.endswith(PROMPT.strip())
+    # How it was compared is said on the step's line, and in JSON.
+    assert "[compared by digest: 160,002 lines, 30." in step_line(step)
+    assert step.to_dict()["compared"].startswith("by digest: 160,002 lines")
+    # The middle that differs was read again: a unified diff of it, as a whole-text diff
+    # would give it, lines numbered in the step (the echo is line 1), masked.
+    at = middle + 2
+    assert step.diff.splitlines() == [
+        "--- old: cat big.log",
+        "+++ new: cat big.log",
+        f"@@ -{at - 3},7 +{at - 3},7 @@",
+        *[f" line {n:08d} at <ip> " + "x" * 174 for n in range(middle - 3, middle)],
+        f"-line {middle:08d} at <ip> " + "x" * 174,
+        f"+line {middle:08d} CHANGED",
+        *[f" line {n:08d} at <ip> " + "x" * 174 for n in range(middle + 1, middle + 4)],
+    ]
+
+    same = diff_casts(stream_cast(big), stream_cast(big))
+    assert statuses(same) == [("same", START), ("same", "cat big.log")]
+    assert same.steps[1].compared == step.compared
+    # A value a mask hides, changed in the middle: cosmetic, as in a small step.
+    other_ip = {middle: f"line {middle:08d} at 10.0.0.2 " + "x" * 174}
+    masked = write_big_cast(tmp_path / "masked.cast", other_ip)
+    assert statuses(diff_casts(stream_cast(big), stream_cast(masked))) == [
+        ("same", START),
+        ("cosmetic", "cat big.log"),
+    ]
+    assert diff_casts(stream_cast(big), stream_cast(masked), masks=[]).steps[1].status == "changed"
+    # A huge step against a small one of the same label: compared the same way, and changed.
+    small = write_cast(tmp_path / "small.cast", [("cat big.log", 1.0, "line 00000000")])
+    against = diff_casts(load_cast(small), stream_cast(big)).steps[1]
+    assert against.status == "changed" and against.compared
+    assert "+line 00000001 at <ip> " in against.diff
+
+
+def test_a_huge_step_reads_as_the_whole_output_read_as_plain_text(tmp_path: Path) -> None:
+    """The digest streamed from the file is the digest of the text `watch` gives for the
+    whole output at once: the stream reads the same lines."""
+    from recorder.cast.reader import stream_cast
+    from recorder.cast.seen import watch
+    from recorder.cast.segments import LineDigest
+
+    big = write_big_cast(tmp_path / "big.cast")
+    (step,) = [s for s in segments(stream_cast(big)) if s.label == "cat big.log"]
+    assert step.digest is not None
+    cast = load_cast(big)
+    whole = watch(cast.segments[1].events, 80).final  # the whole output, as plain text
+    assert step.digest.blocks == LineDigest.of_text(whole).blocks
+    assert (step.digest.lines, step.digest.chars) == (whole.count("\n") + 1, len(whole))
+    # The cast held in memory (a rehearsal's) is cut the same way.
+    held = [s for s in segments(cast) if s.label == "cat big.log"][0].digest
+    assert held is not None and held.blocks == step.digest.blocks
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64])
+def test_plain_lines_read_in_chunks_read_as_the_whole(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However the output comes in, PlainLines gives the lines `watch` gives for the whole:
+    escape sequences and CR LF split between chunks, an OSC over a line feed, redraws."""
+    from recorder.cast import seen
+    from recorder.shell.output_cleaner import plain_text
+
+    monkeypatch.setattr(seen, "PLAIN_CHUNK", 5)  # read on after every few characters
+    output = (
+        "plain line  \r\n"
+        "\x1b[1;31mred\x1b[0m and \x1b]0;a title\x07after\r\n"
+        "50%\r100%\r\n"
+        "\x1b]8;;http://x\nover a line feed\x1b\\link\x1b]8;;\x1b\\ end\n"
+        "half\r\n\r\n\r\n"
+        "an OSC never closed \x1b]2;and\nits next line\n"
+        "tail   "
+    )
+    whole = [line.rstrip() for line in plain_text(output).split("\n")]
+    reader = seen.PlainLines()
+    lines: list[str] = []
+    for at in range(0, len(output), chunk):
+        lines += reader.feed(output[at : at + chunk])
+    assert lines + reader.close() == whole
+
+
+def test_plain_lines_cut_a_line_too_long_to_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recorder.cast import seen
+
+    monkeypatch.setattr(seen, "MAX_LINE", 16)
+    monkeypatch.setattr(seen, "PLAIN_CHUNK", 4)
+    output = "x" * 40 + "\x1b[1m" + "y" * 10 + "\r\nz\r\n"
+    reader = seen.PlainLines()
+    lines: list[str] = []
+    for at in range(0, len(output), 3):
+        lines += reader.feed(output[at : at + 3])
+    lines += reader.close()
+    assert all(len(line) <= 16 for line in lines)
+    # Cut into lines, not into pieces of an escape sequence: nothing of it shows.
+    assert "".join(lines) == "x" * 40 + "y" * 10 + "z"
+
+
+def test_cli_diff_of_a_huge_step_and_a_bad_line_found_while_streaming(tmp_path: Path) -> None:
+    big = write_big_cast(tmp_path / "big.cast")
+    middle = BIG_LINES // 2
+    edited = write_big_cast(tmp_path / "edited.cast", {middle: f"line {middle:08d} CHANGED"})
+    done = run_cli("diff", str(big), str(edited))
+    assert done.returncode == 1, done.stderr
+    assert "≠ changed    1 cat big.log [compared by digest: 160,002 lines" in done.stdout
+    assert f"+line {middle:08d} CHANGED" in done.stdout
+    # A cast read as a stream is found bad when the read gets there: still one line, exit 2.
+    bad = tmp_path / "bad.cast"
+    lines = write_cast(tmp_path / "good.cast", BASE).read_text().splitlines()
+    bad.write_text("\n".join([*lines[:4], "[1.0, oops]", *lines[4:]]) + "\n")
+    done = run_cli("diff", str(tmp_path / "good.cast"), str(bad))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == (
+        f"{bad}: not an asciicast v1, v2 or v3 file: line 5: not an asciicast event "
+        "(Expecting value)"
+    )

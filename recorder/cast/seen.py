@@ -18,10 +18,15 @@ end is the *final* text, as before.
 - Content counts as seen when it stayed up for at least `SEEN_AFTER` seconds, so a frame
   caught half-redrawn between two reads of the terminal is not kept: it depends on the
   recording's timing, not on what was shown.
+
+A step that prints more than `EMULATE_UP_TO` characters is read as plain text instead
+(`watch`). `PlainLines` gives that reading line by line while the output streams in, holding
+only the line being printed, for a step too big to hold (`recorder.cast.segments`).
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,6 +40,9 @@ from recorder.shell.pyte_compat import tolerate_private_csi
 
 SEEN_AFTER = 0.04  # seconds: one frame at 25 fps
 EMULATE_UP_TO = 4 << 20  # characters of one step's output played through the emulator
+# Characters of one line of a huge step held at once (PlainLines): a longer line is cut there.
+MAX_LINE = 1 << 20
+PLAIN_CHUNK = 1 << 18  # characters of a huge step's output read as plain text at a time
 ALT_SCREEN_MODES = frozenset({1049, 1047, 47})
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 80, 24
 
@@ -264,7 +272,7 @@ def watch(events: Iterable[tuple[float, str, str]], cols: int, rows: int | None 
     events = list(events)
     output = "".join(data for _, code, data in events if code == "o")
     if len(output) > EMULATE_UP_TO:
-        return Seen([], _trim("\n".join(line.rstrip() for line in plain_text(output).split("\n"))))
+        return Seen([], _trim("\n".join(_plain_lines(output))))
     # Every line feed, and every `cols` characters of autowrap, can take a row (an upper bound).
     tall = output.count("\n") + output.count("\x0b") + output.count("\x0c") + len(output) // cols
     screen = _WatchedScreen(cols, rows or DEFAULT_HEIGHT, tall + 2)
@@ -299,3 +307,86 @@ def _resize(screen: _WatchedScreen, size: str) -> None:
         if int(cols) != screen.columns:
             screen.resize(screen.lines, int(cols))
             screen.dirty.clear()
+
+
+# -- a huge step, as plain text, as it streams -----------------------------------------------
+
+
+class PlainLines:
+    """`watch`'s plain-text reading of a huge step, given line by line as its output is fed:
+    the lines `watch` would give for the whole output (rstripped; trailing blank lines are
+    the caller's to drop), without holding more than the line being printed.
+
+    Output is read up to a line feed that no escape sequence spans (only an OSC can: it runs
+    to its BEL or ESC), and what comes before it reads as plain text on its own, whatever
+    the chunks it came in. A line longer than MAX_LINE characters (or an OSC left open that
+    long) is cut into lines of about MAX_LINE, where it does not split an escape sequence."""
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []  # the output since the last cut, in the chunks it came in
+        self._size = 0
+        self._next = PLAIN_CHUNK  # read on when this much is pending: a chunk at a time is fast
+
+    def feed(self, data: str) -> list[str]:
+        """The lines completed so far, if any (they come a chunk at a time)."""
+        self._pending.append(data)
+        self._size += len(data)
+        if self._size < self._next:
+            return []
+        buf = "".join(self._pending)
+        lines: list[str] = []
+        cut = _safe_cut(buf)
+        if cut:
+            lines += _plain_lines(buf[:cut])[:-1]  # it ends with a line feed: nothing after
+            buf = buf[cut:]
+        while len(buf) > MAX_LINE:
+            cut = _forced_cut(buf)
+            lines += _plain_lines(buf[:cut])
+            buf = buf[cut:]
+        self._pending, self._size = ([buf] if buf else []), len(buf)
+        # A long line (no line feed yet) is joined again only once another chunk came.
+        self._next = self._size + PLAIN_CHUNK
+        return lines
+
+    def close(self) -> list[str]:
+        """The last lines: whatever followed the last line feed is a line too."""
+        buf = "".join(self._pending)
+        self._pending, self._size = [], 0
+        return _plain_lines(buf)
+
+
+def _plain_lines(output: str) -> list[str]:
+    """`plain_text`'s lines, rstripped. Without an escape sequence or a carriage return but in
+    CR LF (most huge output), plain text is the output itself, the CR of each CR LF being
+    trailing space that rstrip drops: its regex and line loop are skipped."""
+    if "\x1b" not in output and not _LONE_CR.search(output):
+        return list(map(str.rstrip, output.split("\n")))
+    return list(map(str.rstrip, plain_text(output).split("\n")))
+
+
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def _safe_cut(buf: str) -> int:
+    """Just after the last line feed of `buf` that no escape sequence spans; 0: none does."""
+    end = len(buf)
+    while (feed := buf.rfind("\n", 0, end)) >= 0:
+        osc = buf.rfind("\x1b]", 0, feed)
+        if osc < 0 or _ends_before(buf, osc + 2, feed):
+            return feed + 1
+        end = osc  # an OSC still open at that line feed may run past it
+    return 0
+
+
+def _ends_before(buf: str, start: int, stop: int) -> bool:
+    """Whether an OSC whose text starts at `start` ends (or turns out not to be one) by `stop`."""
+    return buf.find("\x07", start, stop) >= 0 or buf.find("\x1b", start, stop) >= 0
+
+
+def _forced_cut(buf: str) -> int:
+    """About MAX_LINE characters into `buf`, before an escape sequence or `\\r\\n` there."""
+    cut = MAX_LINE
+    escape = buf.rfind("\x1b", max(cut - 64, 0), cut)
+    if escape > 0:
+        cut = escape
+    return cut - 1 if buf[cut - 1] == "\r" else cut
