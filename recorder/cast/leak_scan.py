@@ -407,9 +407,7 @@ def scan_cast(path: Path, secrets: Sequence[str] = ()) -> list[Leak]:
     return _scan_stream(path, lambda _: secrets)
 
 
-def _scan_stream(
-    path: Path, secrets_of: Callable[[Cast], Sequence[str]]
-) -> list[Leak]:
+def _scan_stream(path: Path, secrets_of: Callable[[Cast], Sequence[str]]) -> list[Leak]:
     """The cast read as a stream and scanned in one pass, for the secrets `secrets_of` its
     header (a Cast with no events) names; a bad line as ValueError, wherever it is."""
     try:
