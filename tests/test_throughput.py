@@ -93,3 +93,50 @@ def test_step_output_streams_past_keep_and_keeps_a_tail() -> None:
     out.feed("dle\n")  # straddles two feeds
     assert out.streamed and len(out.text) <= 1 << 20
     assert out.evaluate(0, None, expect) == []
+
+
+def test_a_big_v3_cast_is_published_whole_and_rehearsals_diff_against_it(tmp_path: Path) -> None:
+    """A 6 MB step recorded as v3 (its lines spill to disk as intervals, and are published by
+    copying them after the header): every line and no encoded secret is in the cast, and a
+    rehearsal compared with it as a baseline (both read as streams) matches; a baseline with
+    a line changed in the middle does not."""
+    import base64
+
+    secret = "s3cr3t-encoded-value-0123456789"
+    encoded = base64.b64encode(secret.encode()).decode()
+    body = (
+        "env: {TOKEN: {from_env: BIG_TOKEN, secret: true}}\n"
+        "steps:\n"
+        "  - run: seq 1 500000 | sed 's/$/ xxxx/'; printf '%s' \"$TOKEN\" | base64\n"
+        "    timeout: 600\n"
+        "    expect: {contains: ['500000 xxxx']}\n"
+    )
+    scenario = tmp_path / "big.yaml"
+    scenario.write_text(scenario_text(body))
+    casts = tmp_path / "casts"
+    cast = casts / "big.cast"
+    env = {"BIG_TOKEN": secret}
+    record = ["record", str(scenario), "-o", str(cast), "--cps", "1000", "--cast-format", "v3"]
+    done = run_cli(*record, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    read = load_cast(cast)
+    assert read.version == 3 and read.verified
+    output = "".join(data for _, code, data in read.events if code == "o")
+    assert "\n1 xxxx\r\n" in output and "\n250000 xxxx\r\n" in output
+    assert "\n500000 xxxx\r\n" in output and encoded[2:-2] not in output
+    times = [t for t, _, _ in read.events]
+    assert times == sorted(times)
+
+    rehearse = ["rehearse", str(scenario), "--baseline", str(casts), "--json"]
+    same = run_cli(*rehearse, env=env, timeout=600)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert json.loads(same.stdout)["scenarios"][0]["baseline"]["status"] == "equivalent"
+
+    lines = cast.read_text().splitlines(keepends=True)
+    middle = next(n for n, line in enumerate(lines) if "250000 xxxx" in line)
+    lines[middle] = lines[middle].replace("250000 xxxx", "250000 yyyy")
+    cast.write_text("".join(lines))
+    drift = run_cli(*rehearse, env=env, timeout=600)
+    assert drift.returncode == 1, drift.stdout + drift.stderr
+    baseline = json.loads(drift.stdout)["scenarios"][0]["baseline"]
+    assert baseline["status"] == "differs"

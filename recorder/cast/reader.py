@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -98,12 +98,17 @@ class CastStream:
     errors: str = "strict"
     body_at: int = 0  # byte offset of v2/v3's first event line
     v1_events: list[Event] | None = None
+    # Events from elsewhere than the file: a cast being recorded (`CastRecording.stream`).
+    source: Callable[[], Iterable[Event]] | None = None
 
     @property
     def head(self) -> Cast:
         return Cast(self.path, self.version, self.header, [])
 
     def events(self) -> Iterator[Event]:
+        if self.source is not None:
+            yield from self.source()
+            return
         if self.v1_events is not None:
             yield from self.v1_events
             return

@@ -35,6 +35,7 @@ from recorder.errors import CommandError
 
 from . import model
 from .leak_scan import EventScanner, Leak, scan_events, scan_header
+from .reader import CastStream
 
 CastFormat = Literal[2, 3]
 SPILL_AT = 4 << 20  # characters of events kept in memory (see CastRecording)
@@ -182,6 +183,11 @@ class CastRecording:
         """The cast as it would be read back from the file: events in file (time) order.
         (All in memory: the leak scan of a big cast is `leaks`.)"""
         return model.Cast(path, self.version, self.header(), list(self.event_tuples()))
+
+    def stream(self, path: str = "") -> CastStream:
+        """The cast as a stream of the events a reader of its file would get: what a diff
+        reads, without holding a big cast in memory as `to_cast` does."""
+        return CastStream(path, self.version, self.header(), source=self.event_tuples)
 
     def leaks(self, secrets: Sequence[str]) -> list[Leak]:
         """The leak scan of the cast as it will be written, header and events in file order.

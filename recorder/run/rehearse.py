@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from recorder.cast.diff import CastDiff, StepDiff, diff_casts, ordered_steps, scenario_masks
-from recorder.cast.model import Cast
-from recorder.cast.reader import load_cast
+from recorder.cast.reader import CastStream, stream_cast
 from recorder.cast.segments import RenderedSegment as Segment
 from recorder.cast.writer import CastFormat, CastRecording
 from recorder.scenario.loader import LoadedScenario
@@ -46,15 +45,21 @@ class Baseline:
     """The verified cast a rehearsal is compared with; `cast` None when there is none."""
 
     path: Path
-    cast: Cast | None
+    cast: CastStream | None
 
 
 def load_baseline(loaded: LoadedScenario, directory: Path) -> Baseline:
-    """DIR/NAME.cast, named as `record` names casts; CastReadError when it is unreadable."""
+    """DIR/NAME.cast, named as `record` names casts; CastReadError when it is unreadable.
+
+    It is read as a stream (a baseline may be big), once through now, so that a bad line
+    anywhere in it stops the run before anything runs rather than after."""
     path = directory / default_cast_path(loaded).name
     if not path.exists():
         return Baseline(path, None)
-    return Baseline(path, load_cast(path))
+    stream = stream_cast(path)
+    for _ in stream.events():
+        pass
+    return Baseline(path, stream)
 
 
 @dataclass
@@ -95,7 +100,7 @@ def check_baseline(
         return BaselineCheck(baseline.path, "missing")
     if not result.passed:
         return BaselineCheck(baseline.path, "not compared")
-    rehearsal = cast.to_cast(f"rehearsal of {loaded.path}")
+    rehearsal = cast.stream(f"rehearsal of {loaded.path}")
     masks = scenario_masks(loaded)
     diff = diff_casts(
         baseline.cast, rehearsal, masks, timing_threshold=None, ordered=ordered_steps(loaded)
