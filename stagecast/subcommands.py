@@ -339,12 +339,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_play(args: argparse.Namespace) -> int:
     """Exit 0 when played to the end or quit with q; Ctrl-C exits 130 (see main)."""
     from player.play import PlayError, list_chapters, play
-    from recorder.cast.reader import load_cast
+    from player.streamed import StreamedCast
 
     if args.speed <= 0 or (args.idle_limit is not None and args.idle_limit <= 0):
         return _usage("--speed and --idle-limit take a positive number")
     try:
-        cast = load_cast(args.cast)
+        cast = StreamedCast.open(args.cast)  # events read as they are played, never all at once
         if args.list:
             print("\n".join(list_chapters(cast)))
             return EXIT_OK
