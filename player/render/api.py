@@ -5,7 +5,9 @@ gallery's thumbnails call.
     render_gif(cast, out=Path("x.gif"), chapter=None)
     render_file(cast, out, chapter=..., at=..., settings=RenderSettings(...))
 
-`cast` is a `recorder.cast.model.Cast` or a path to one. The output's extension picks the
+`cast` is a `recorder.cast.model.Cast` or a path to one, read as a stream
+(`player.streamed.StreamedCast`: frames are taken at the fps as the events are read, so
+memory does not grow with what the cast printed). The output's extension picks the
 format (see FORMATS). Every file is written to a temporary name beside it and renamed into
 place, so a failed render leaves no half-written picture.
 """
@@ -22,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from player.streamed import AnyCast, StreamedCast
 from recorder.cast.model import Cast
 from recorder.errors import PrerequisiteError
 
@@ -88,12 +91,12 @@ def format_of(out: Path) -> str:
     return kind
 
 
-def as_cast(cast: Cast | str | Path) -> Cast:
-    if isinstance(cast, Cast):
+def as_cast(cast: AnyCast | str | Path) -> AnyCast:
+    """A cast as given, or the file at a path read as a stream (its markers read, its events
+    read again whenever played)."""
+    if isinstance(cast, Cast | StreamedCast):
         return cast
-    from recorder.cast.reader import load_cast
-
-    return load_cast(cast)
+    return StreamedCast.open(cast)
 
 
 @contextmanager
@@ -122,7 +125,7 @@ def _frames(
 
 
 def render_clip(
-    cast: Cast,
+    cast: AnyCast,
     clip: Clip,
     out: Path,
     settings: RenderSettings,
@@ -199,7 +202,7 @@ def _length(clip: Clip) -> float:
 
 
 def render_file(
-    cast: Cast | str | Path,
+    cast: AnyCast | str | Path,
     out: Path,
     *,
     chapter: str | None = None,
@@ -216,7 +219,7 @@ def render_file(
 
 
 def render_still(
-    cast: Cast | str | Path,
+    cast: AnyCast | str | Path,
     chapter: str | None = None,
     at: float | None = None,
     theme: str | None = None,
@@ -230,7 +233,7 @@ def render_still(
 
 
 def render_gif(
-    cast: Cast | str | Path,
+    cast: AnyCast | str | Path,
     out: Path,
     chapter: str | None = None,
     theme: str | None = None,

@@ -11,7 +11,8 @@ import re
 import unicodedata
 from pathlib import Path
 
-from recorder.cast.model import Cast, Marker
+from player.streamed import AnyCast
+from recorder.cast.model import Marker
 
 from .api import FORMATS
 from .timeline import RenderError
@@ -41,7 +42,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(wanted))
 
 
-def file_stems(cast: Cast) -> tuple[str, list[str]]:
+def file_stems(cast: AnyCast) -> tuple[str, list[str]]:
     """The whole cast's file name without its extension (after the cast file's), and each
     chapter's (`NN-label`, numbered with at least two digits): `--chapters` and the gallery
     name their files so."""
@@ -53,7 +54,7 @@ def file_stems(cast: Cast) -> tuple[str, list[str]]:
 
 
 def chapter_files(
-    cast: Cast, out_dir: Path, formats: tuple[str, ...]
+    cast: AnyCast, out_dir: Path, formats: tuple[str, ...]
 ) -> list[tuple[Marker | None, Path]]:
     """(the chapter's marker, or None for the whole cast; path) for every file to write."""
     markers = cast.markers

@@ -10,7 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from recorder.cast.model import Cast, Marker
+from player.streamed import AnyCast
+from recorder.cast.model import Marker
 
 from .api import Rendered, RenderSettings, as_cast, render_clip
 from .chapters import DEFAULT_FORMATS, chapter_files, parse_formats
@@ -51,7 +52,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _one(cast: Cast, clip: Clip, out: Path, settings: RenderSettings, at: float | None) -> Rendered:
+def _one(
+    cast: AnyCast, clip: Clip, out: Path, settings: RenderSettings, at: float | None
+) -> Rendered:
     progress = RenderProgress(out.name, clip.duration)
     try:
         return render_clip(cast, clip, out, settings, at=at, progress=progress, warn=_warn)
@@ -59,7 +62,7 @@ def _one(cast: Cast, clip: Clip, out: Path, settings: RenderSettings, at: float 
         progress.stop()
 
 
-def _chapters(cast: Cast, args: argparse.Namespace, settings: RenderSettings) -> int:
+def _chapters(cast: AnyCast, args: argparse.Namespace, settings: RenderSettings) -> int:
     formats = parse_formats(args.formats) if args.formats else DEFAULT_FORMATS
     if args.chapter is not None:
         raise RenderError("--chapter renders one chapter with -o; --chapters DIR renders them all")

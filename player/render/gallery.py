@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recorder.cast.model import Cast, Marker
+from player.streamed import AnyCast
+from recorder.cast.model import Marker
 
 from .api import RenderSettings, as_cast, atomic, need_pillow, save_png
 from .chapters import file_stems
@@ -72,7 +73,7 @@ def wants_gif(duration: float, gif_max: float | None) -> bool:
 
 
 def render_pictures(
-    cast: Cast | str | Path,
+    cast: AnyCast | str | Path,
     out_dir: Path,
     *,
     gif_max: float | None = DEFAULT_GIF_MAX,

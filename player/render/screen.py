@@ -7,7 +7,8 @@
 - `scrolled` counts the lines the whole screen scrolled up, so the SVG writer can move its
   view instead of redrawing every row;
 - `snapshot()`: the screen as immutable rows, rebuilt only for the rows pyte marked dirty,
-  so an unchanged row is the same object from one frame to the next.
+  so an unchanged row is the same object from one frame to the next;
+- plain text is drawn a run at a time (`recorder.shell.pyte_draw`), as pyte draws it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 import pyte
 from pyte.screens import Char, StaticDefaultDict
+
+from recorder.shell.pyte_draw import FastDraw
 
 Row = tuple[Char, ...]
 ALT_SCREEN_MODES = frozenset({1049, 1047, 47})
@@ -30,7 +33,7 @@ class Snapshot:
     scrolled: int  # lines the whole screen has scrolled up so far
 
 
-class RenderScreen(pyte.Screen):
+class RenderScreen(FastDraw):
     def __init__(self, cols: int, rows: int) -> None:
         self.scrolled = 0
         self._main: tuple[Any, ...] | None = None

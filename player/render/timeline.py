@@ -1,5 +1,5 @@
 """Which events a render plays, and when: the whole cast or one chapter, idle gaps capped
-and the speed applied as `stagecast play` and asciinema do (`player.play.timed_events`).
+and the speed applied as `stagecast play` and asciinema do (`player.play.timed_stream`).
 
 A chapter is its marker's segment: the events from the marker to the next one (or the end).
 What the cast printed before it is the `prelude`: played on the terminal first, without a
@@ -8,10 +8,13 @@ frame, so the chapter starts from the screen as it stood.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
+from player.streamed import AnyCast, Replay
 from recorder.cast.model import Cast, Event, Marker
 from recorder.errors import CommandError
 
@@ -29,18 +32,22 @@ class RenderError(CommandError):
 
 @dataclass(frozen=True)
 class Clip:
-    """What one render plays: `events` timed from 0 (the clip's start)."""
+    """What one render plays: `events` timed from 0 (the clip's start).
+
+    `prelude` and `events` can each be iterated more than once: lists for a cast in memory,
+    new reads of the file (`player.streamed.Replay`) for a cast read as a stream, so a clip
+    of a step that printed 100 MB holds none of it."""
 
     cols: int
     rows: int
-    prelude: list[Event]  # played before the first frame, untimed
-    events: list[Event]  # output and resizes, from time 0
+    prelude: Iterable[Event]  # played before the first frame, untimed
+    events: Iterable[Event]  # output and resizes, from time 0
     duration: float  # its last event's time
     label: str  # the chapter's label; "" for the whole cast
     index: int  # the chapter's number; 0 for the whole cast
 
 
-def cast_size(cast: Cast) -> tuple[int, int]:
+def cast_size(cast: AnyCast) -> tuple[int, int]:
     return cast.width or DEFAULT_WIDTH, cast.height or DEFAULT_HEIGHT
 
 
@@ -49,8 +56,46 @@ def check_positive(flag: str, value: float | None) -> None:
         raise RenderError(f"{flag} {value:g}: give a number above 0")
 
 
+def _timed(cast: AnyCast, speed: float, idle_limit: float | None) -> Iterable[Event]:
+    """The cast's events at playback times (`player.play`'s): a list for a cast in memory, a
+    new read of the file on each iteration for a streamed one."""
+    from player.play import timed_events, timed_stream
+
+    if isinstance(cast, Cast):
+        return timed_events(cast, speed, idle_limit)
+    limit = idle_limit or cast.idle_time_limit
+    return Replay(lambda: timed_stream(cast.events, speed, limit))
+
+
+def _times(timed: Iterable[Event], positions: Collection[int]) -> tuple[dict[int, float], float]:
+    """The times of the events at `positions`, and the last event's (0 without events): one
+    read of them."""
+    at: dict[int, float] = {}
+    last = 0.0
+    for i, (t, _, _) in enumerate(timed):
+        if i in positions:
+            at[i] = t
+        last = t
+    return at, last
+
+
+def _shown(
+    timed: Iterable[Event], start: int, stop: int | None, since: float | None = None
+) -> Iterable[Event]:
+    """The events a render plays among timed[start:stop], timed from `since` when given;
+    as `timed` is (a list, or read anew on each iteration)."""
+
+    def source() -> Iterator[Event]:
+        part = itertools.islice(timed, start, stop)
+        if since is None:
+            return (e for e in part if e[1] in SHOWN)
+        return ((t - since, c, d) for t, c, d in part if c in SHOWN)
+
+    return list(source()) if isinstance(timed, list) else Replay(source)
+
+
 def clip_of(
-    cast: Cast,
+    cast: AnyCast,
     chapter: str | Marker | None = None,
     *,
     speed: float = 1.0,
@@ -58,53 +103,54 @@ def clip_of(
 ) -> Clip:
     """The whole cast, or the chapter `chapter` names (exact label, else a case-insensitive
     part of one, else its 1-based number: as `stagecast play --from`), or that marker."""
-    from player.play import find_marker, timed_events
+    from player.play import find_marker
 
     check_positive("--speed", speed)
     check_positive("--idle-limit", idle_limit)
-    timed = timed_events(cast, speed, idle_limit)
+    timed = _timed(cast, speed, idle_limit)
     cols, rows = cast_size(cast)
     if chapter is None:
-        events = [e for e in timed if e[1] in SHOWN]
-        end = timed[-1][0] if timed else 0.0
-        return Clip(cols, rows, [], events, end, "", 0)
+        _, end = _times(timed, ())
+        return Clip(cols, rows, [], _shown(timed, 0, None), end, "", 0)
     marker = chapter if isinstance(chapter, Marker) else find_marker(cast, chapter)
-    prelude = [e for e in timed[: marker.event] if e[1] in SHOWN]
+    prelude = _shown(timed, 0, marker.event)
     return _chapter(timed, cast.markers, marker, (cols, rows), prelude)
 
 
 def chapter_clips(
-    cast: Cast, *, speed: float = 1.0, idle_limit: float | None = None
-) -> tuple[list[Event], list[Clip]]:
+    cast: AnyCast, *, speed: float = 1.0, idle_limit: float | None = None
+) -> tuple[Iterable[Event], list[Clip]]:
     """What the cast shows before its first marker, and every chapter's clip without its
     prelude, in order: played one after the other on one terminal, each chapter starts from
     the screen the ones before it left, as `clip_of`'s prelude would have drawn it. Without
     markers: every event, and no chapter."""
     check_positive("--speed", speed)
     check_positive("--idle-limit", idle_limit)
-    from player.play import timed_events
-
-    timed = timed_events(cast, speed, idle_limit)
+    timed = _timed(cast, speed, idle_limit)
     markers = cast.markers
-    head = timed[: markers[0].event] if markers else timed
+    times = _times(timed, {m.event for m in markers})  # one read for every chapter's times
+    head = _shown(timed, 0, markers[0].event if markers else None)
     size = cast_size(cast)
-    clips = [_chapter(timed, markers, m, size, []) for m in markers]
-    return [e for e in head if e[1] in SHOWN], clips
+    clips = [_chapter(timed, markers, m, size, [], times) for m in markers]
+    return head, clips
 
 
 def _chapter(
-    timed: list[Event],
+    timed: Iterable[Event],
     markers: list[Marker],
     marker: Marker,
     size: tuple[int, int],
-    prelude: list[Event],
+    prelude: Iterable[Event],
+    times: tuple[dict[int, float], float] | None = None,
 ) -> Clip:
-    """The marker's segment: its events up to the next marker, timed from the marker."""
+    """The marker's segment: its events up to the next marker, timed from the marker.
+    `times`: `_times` of (at least) every marker, when already read."""
     later = [m.event for m in markers if m.index > marker.index]
-    stop = later[0] if later else len(timed)
-    start = timed[marker.event][0]
-    events = [(t - start, c, d) for t, c, d in timed[marker.event + 1 : stop] if c in SHOWN]
-    end = (timed[stop][0] if stop < len(timed) else timed[-1][0]) - start
+    stop = later[0] if later else None
+    at, last = times or _times(timed, {marker.event, *later[:1]})
+    start = at[marker.event]
+    end = (at[stop] if stop is not None else last) - start
+    events = _shown(timed, marker.event + 1, stop, start)
     return Clip(*size, prelude, events, max(end, 0.0), marker.label, marker.index)
 
 
