@@ -2,8 +2,9 @@
 
 The recording is rendered and its commands found (`commands`), the scenario's visible steps
 are matched with them in order (`matching`), and their output expectations evaluated on the
-recorded output with `recorder.run.expectations.evaluate` (no exit code, no screen, no kube
-check: a recording has none of those).
+recorded output as the runner evaluates a step's (`recorder.run.step_output.StepOutput`:
+whole up to 8 MB, checked as a stream beyond; no exit code, no screen, no kube check: a
+recording has none of those).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recorder.run.expectations import capture, evaluate
+from recorder.run.step_output import StepOutput
 from recorder.scenario.loader import LoadedScenario
 from recorder.scenario.model import Expect, Step
 from recorder.scenario.rules import OUTPUT_CHECKS
 
-from .commands import PROMPT, RecordedCommand, program_output, recorded_commands
+from .commands import PROMPT, RecordedCommand, program_output_blocks, recorded_commands
 from .matching import EXACT, Matcher, align
 
 FOUND_THRESHOLD = 0.8
@@ -102,10 +103,20 @@ def _output_expect(step: Step, matcher: Matcher) -> Expect | None:
     return Expect.model_validate({"exit": "any", **fields})
 
 
-def _step_output(commands: list[RecordedCommand], at: int, step: Step) -> str:
-    """The recorded output of the command at `at`; for a step with `keys`, everything the
-    interactive program showed, nested prompts included, until its own prompt came back."""
-    return program_output(commands, at) if step.keys else commands[at].output
+NO_CHECKS = Expect.model_validate({"exit": "any"})
+
+
+def _step_output(
+    commands: list[RecordedCommand], at: int, step: Step, expect: Expect | None
+) -> StepOutput:
+    """The recorded output of the command at `at` (for a step with `keys`, everything the
+    interactive program showed, nested prompts included, until its own prompt came back),
+    fed to `expect` and the step's captures as the runner feeds a step's output."""
+    out = StepOutput([expect or NO_CHECKS], step.capture)
+    blocks = program_output_blocks(commands, at) if step.keys else commands[at].output_blocks()
+    for block in blocks:
+        out.feed(block)
+    return out
 
 
 def check(loaded: LoadedScenario, cast: str | Path) -> CheckResult:
@@ -154,7 +165,7 @@ def check(loaded: LoadedScenario, cast: str | Path) -> CheckResult:
             recorded = commands[at]
             item.found, item.time, item.recorded = True, recorded.time, recorded.command
             if step.capture:
-                values, _ = capture(step.capture, _step_output(commands, at, step))
+                values, _ = _step_output(commands, at, step, None).capture()
                 matcher.values.update(values)
             if scores[n][at] != EXACT:
                 failures.insert(0, f"typed differently in the recording: {_short(recorded)!r}")
@@ -184,7 +195,7 @@ def _first_passing(
         return repeats[0], []
     first: list[str] | None = None
     for i in repeats:
-        failures = evaluate(expect, None, _step_output(commands, i, step), None)
+        failures = _step_output(commands, i, step, expect).evaluate(None, None, expect)
         if not failures:
             return i, []
         first = failures if first is None else first

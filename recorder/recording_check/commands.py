@@ -26,15 +26,27 @@ left/right margins) event by event, never read as a byte stream. Output events w
   the next, as the line was before wrapping). So k9s redrawing another pane, tmux's clock, or
   a corrected typo never leak into an output. A screen clear, an alternate screen, or a tmux
   repaint after the command finished ends it.
+- **Big outputs.** The cast is read as a stream, and a burst of output is fed to the emulator
+  in pieces of BURST_MAX characters. Past MOVE_AT rows, the rows that scrolled out of a
+  command's pane (no redraw reaches them) leave its transcript for its output text
+  (`output.OutputText`), which goes to a temporary file past KEEP characters, and the pane is
+  followed by its top rows as they leave: memory stays bounded however much a command
+  printed. (A row is then taken for a prompt by the prompts seen so far, not by those seen
+  later; a command whose row is exactly full keeps its whole transcript, as its next row
+  may still join it.)
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from recorder.cast.model import Event
+
 from .bash_syntax import split_commands, unfinished
+from .output import OutputText, SpilledText
 from .recording import read_cast
 from .terminal import RecordingScreen, RecordingStream, Rect
 
@@ -44,6 +56,8 @@ DCS = re.compile(r"\x1b[P^_][^\x1b]*\x1b\\")  # device control strings: tmux's s
 BORDER = set("─━═┬┴┼├┤╋┳┻")
 VBORDER = "│┃║"
 STATUS = re.compile(r"\[\S.*\b\d{1,2}:\d{2}\b")  # tmux: `[0] 0:bash*   "host" 12:00 01-Jan-25`
+BURST_MAX = 1 << 20  # characters of one burst fed to the emulator at once
+MOVE_AT = 4096  # scrolled-out rows of an output kept in its transcript (see Big outputs)
 
 
 @dataclass
@@ -51,12 +65,21 @@ class RecordedCommand:
     """One command typed in the recording, as the audience saw it."""
 
     command: str  # prompt stripped; continuation lines joined with "\n"
-    output: str = ""  # the rendered rows it printed, plain text
+    output: str = ""  # the rendered rows it printed, plain text (its tail: see `whole`)
     time: float = 0.0  # seconds from the start of the recording, when Enter was pressed
     prompt: str = ""
     pane: Rect | None = None  # the tmux pane it was typed in, as it was then
     done: float | None = None  # when its shell's prompt came back, if it was seen
     after: str = ""  # the prompt that came back after it (an exit code shows there), if seen
+    # an output past KEEP characters: the whole of it, in a file; `output` is its last TAIL
+    whole: SpilledText | None = field(default=None, repr=False, compare=False)
+
+    def output_blocks(self) -> Iterator[str]:
+        """The whole output, in blocks (one string when it was small)."""
+        if self.whole is None:
+            yield self.output
+        else:
+            yield from self.whole.blocks()
 
 
 @dataclass
@@ -77,6 +100,7 @@ class _Open:
     accepted: bool = False  # bash took the line (turned bracketed paste off): no more input
     done: float | None = None  # when a prompt row first showed below it
     after: str = ""  # the prompt that ended its output
+    out: OutputText | None = None  # a long output: the rows moved out of `rows` so far
 
 
 def prompt_pattern(extra: str | None = None) -> re.Pattern[str]:
@@ -107,9 +131,9 @@ class CommandExtractor:
         self.accepting = False  # the current event turns bracketed paste off
         self.drawn: set[int] = set()  # rows the current event wrote on
 
-    def feed(self, events: list[tuple[float, str, str]]) -> list[RecordedCommand]:
+    def feed(self, events: Iterable[Event]) -> list[RecordedCommand]:
         carry = ""
-        for t, kind, data in _bursts(events):
+        for t, kind, data, more in _bursts(events):
             if kind == "r":
                 size = re.fullmatch(r"(\d+)x(\d+)", data.strip())
                 if size:
@@ -121,16 +145,19 @@ class CommandExtractor:
             start = data.rfind("\x1bP")
             if start != -1 and len(data) - start < 256:
                 data, carry = data[:start], data[start:]  # a DCS split across events
-            self.now, self.event_row, self.linefeeds = t, self.screen.cursor.y, 0
-            self.drawn = set()
-            # tmux repaints (pane switch, layout, attach) start by hiding the cursor: they
-            # hold no Enter, and may paint over outputs: keep those of finished commands now.
-            self.repaint = data.startswith("\x1b[?25l")
-            self.accepting = "\x1b[?2004l" in data
-            if self.repaint:
-                for item in list(self.open):
-                    if self._finished(item):
-                        self._finish(item)
+            if more:  # the burst goes on: one event still
+                self.accepting = self.accepting or "\x1b[?2004l" in data
+            else:
+                self.now, self.event_row, self.linefeeds = t, self.screen.cursor.y, 0
+                self.drawn = set()
+                # tmux repaints (pane switch, layout, attach) start by hiding the cursor: they
+                # hold no Enter, and may paint over outputs: keep those of finished commands.
+                self.repaint = data.startswith("\x1b[?25l")
+                self.accepting = "\x1b[?2004l" in data
+                if self.repaint:
+                    for item in list(self.open):
+                        if self._finished(item):
+                            self._finish(item)
             self.screen.dirty.clear()
             self.stream.feed(data)
             for item in self.open:
@@ -144,12 +171,14 @@ class CommandExtractor:
     def _pane(self, y: int, x: int) -> Rect:
         """The tmux pane holding (y, x): inside pane borders, without the status line."""
         screen = self.screen
-        left = x
-        while left > 0 and not self._vborder(y, left - 1):
-            left -= 1
-        right = min(x, screen.columns - 1)
-        while right < screen.columns - 1 and not self._vborder(y, right + 1):
-            right += 1
+        # the nearest borders left and right of x, among the row's `│`s (most rows have none)
+        marks = [col for col, char in screen.buffer[y].items() if char.data in VBORDER]
+        start = min(x, screen.columns - 1)
+        left = max((c + 1 for c in marks if c < x and self._vborder(y, c)), default=0)
+        right = min(
+            (c - 1 for c in marks if start < c < screen.columns and self._vborder(y, c)),
+            default=screen.columns - 1,
+        )
         last = screen.lines - 1
         if last > y and STATUS.match(screen.row_text(last)):
             last -= 1
@@ -207,10 +236,59 @@ class CommandExtractor:
             if p_top < top and self.screen.deleting:
                 continue  # lines deleted below the pane's top: redrawn in place
             if left <= p_left and p_right <= right and top <= p_bottom and p_top <= bottom:
-                self._sync(item)
                 count_here = min(count, p_bottom - p_top + 1)
+                if item.out is None:
+                    self._sync(item)
+                else:  # a long output: the rows leaving now, the rest when the event ends
+                    self._sync_leaving(item, count_here)
                 item.offset += count_here
                 item.rows += [""] * count_here
+                if item.offset - item.end > MOVE_AT:
+                    self._move_out(item)
+
+    def _sync_leaving(self, item: _Open, count: int) -> None:
+        """`_sync` for the pane's top `count` rows only, about to scroll out of it."""
+        top, _, left, right = item.pane
+        rows = [self.screen.row_text(y, left, right) for y in range(top, top + count)]
+        item.rows[item.offset : item.offset + count] = rows
+        if item.done is None and self.prompts:
+            first = max(item.end + 1 - item.offset, 0)
+            if any(self._is_prompt(row) for row in rows[first:]):
+                item.done = self.now
+
+    def _move_out(self, item: _Open) -> None:
+        """A long output's rows that scrolled out of its pane (final: no redraw reaches
+        them) leave the transcript for its output text, unless a row could still join the
+        command (its row is full, or it is unfinished)."""
+        if item.wraps or unfinished(item.text):
+            return
+        if item.out is None:
+            item.out = self._output_text(item)
+        self._read_output(item, item.rows[item.end + 1 : item.offset])
+        del item.rows[item.end + 1 : item.offset]
+        item.offset = item.end + 1
+
+    def _output_text(self, item: _Open) -> OutputText:
+        """An empty output text for the command, its text final."""
+        width = item.pane[3] - item.pane[2] + 1
+        # the last of several pasted commands is redrawn by readline as the first line
+        several = len(split_commands(item.text)) > 1
+        return OutputText(width, item.text.split("\n")[-1] if several else None)
+
+    def _read_output(self, item: _Open, rows: list[str]) -> None:
+        """Rows of the transcript after the command, on to its output, up to a prompt."""
+        out = item.out
+        assert out is not None
+        for row in rows:
+            prompt = self._is_prompt(row)
+            out.saw_prompt = out.saw_prompt or prompt
+            if out.ended:
+                continue
+            if prompt and not out.wrapped:
+                shown = self._prompt(row)
+                out.ended, out.after = True, shown["prompt"] if shown else ""
+                continue
+            out.add(row)
 
     def cleared(self) -> None:
         """The screen is about to be cleared or swapped: outputs end here."""
@@ -348,7 +426,8 @@ class CommandExtractor:
 
     def _finished(self, item: _Open) -> bool:
         self._sync(item)
-        return any(self._is_prompt(row) for row in item.rows[item.end + 1 :])
+        moved = item.out is not None and item.out.saw_prompt
+        return moved or any(self._is_prompt(row) for row in item.rows[item.end + 1 :])
 
     def _is_prompt(self, text: str) -> bool:
         return any(text.startswith(p.rstrip()) for p in self.prompts)
@@ -361,66 +440,78 @@ class CommandExtractor:
             if not (item.wraps or (unfinished(item.text) and self._prompt(row) is None)):
                 break
             self._add_row(item, item.end + 1)
-        width = item.pane[3] - item.pane[2] + 1
-        output: list[str] = []
-        wrapped = False
-        for row in item.rows[item.end + 1 :]:
-            if self._is_prompt(row) and not wrapped:
-                shown = self._prompt(row)
-                item.after = item.after or (shown["prompt"] if shown else "")
-                break
-            if wrapped:
-                output[-1] += row
-            else:
-                output.append(row)
-            wrapped = len(row) >= width
-        while output and not output[-1].strip():
-            output.pop()
-        commands = split_commands(item.text)
-        if len(commands) > 1 and output and output[0] == item.text.split("\n")[-1]:
-            output.pop(0)  # the last of several pasted commands, redrawn by readline
-        for command in commands:
+        if item.out is None:
+            item.out = self._output_text(item)
+        self._read_output(item, item.rows[item.end + 1 :])
+        item.after = item.after or item.out.after
+        output, whole = item.out.close()
+        for command in split_commands(item.text):
             self.commands.append(
                 RecordedCommand(
                     command,
-                    "\n".join(output),
+                    output,
                     round(item.time, 3),
                     item.prompt,
                     item.pane,
                     None if item.done is None else round(item.done, 3),
                     item.after,
+                    whole,
                 )
             )
 
 
-def _bursts(events: list[tuple[float, str, str]]) -> list[tuple[float, str, str]]:
-    """Output events merged when they arrive within 3 ms: one write split in chunks."""
-    merged: list[tuple[float, str, str]] = []
+def _bursts(events: Iterable[Event]) -> Iterator[tuple[float, str, str, bool]]:
+    """Output events merged when they arrive within 3 ms: one write split in chunks. A burst
+    longer than BURST_MAX characters comes in pieces of about that much, each but the first
+    flagged `more` (it goes on the piece before), so no burst is ever one huge string."""
+    burst: tuple[float, str] | None = None  # the time and kind of the burst being read
+    parts: list[str] = []
+    size = 0
+    more = False
     last = -1.0
     for t, kind, data in events:
         if kind not in ("o", "r"):
             continue
-        if merged and kind == "o" == merged[-1][1] and t - last <= 0.003:
-            merged[-1] = (merged[-1][0], "o", merged[-1][2] + data)
+        if burst is not None and kind == "o" == burst[1] and t - last <= 0.003:
+            if size >= BURST_MAX:
+                yield burst[0], "o", "".join(parts), more
+                parts, size, more = [], 0, True
+            parts.append(data)
+            size += len(data)
         else:
-            merged.append((t, kind, data))
+            if burst is not None:
+                yield burst[0], burst[1], "".join(parts), more
+            burst, parts, size, more = (t, kind), [data], len(data), False
         last = t
-    return merged
+    if burst is not None:
+        yield burst[0], burst[1], "".join(parts), more
 
 
 def program_output(commands: list[RecordedCommand], at: int) -> str:
     """What the interactive program started by the command at `at` showed: its output, and
     the commands typed at a prompt of its own (a nested shell's) with theirs, until the
     command's own prompt came back."""
-    output = commands[at].output
-    parts = [output] if output else []
-    for later in commands[at + 1 :]:
-        if later.prompt == commands[at].prompt:
-            break
-        parts.append(later.prompt + later.command)
-        if later.output:
-            parts.append(later.output)
-    return "\n".join(parts)
+    return "".join(program_output_blocks(commands, at))
+
+
+def program_output_blocks(commands: list[RecordedCommand], at: int) -> Iterator[str]:
+    """`program_output` in blocks: a big output is read back from its file as it goes."""
+
+    def parts() -> Iterator[Iterable[str]]:
+        own = commands[at]
+        if own.output:
+            yield own.output_blocks()
+        for later in commands[at + 1 :]:
+            if later.prompt == own.prompt:
+                break
+            yield [later.prompt + later.command]
+            if later.output:
+                yield later.output_blocks()
+
+    for n, part in enumerate(parts()):
+        if n:
+            yield "\n"
+        yield from part
 
 
 def recorded_commands(path: str | Path, prompt: str | None = None) -> list[RecordedCommand]:

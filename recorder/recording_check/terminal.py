@@ -1,6 +1,7 @@
 """The terminal emulator a recording is rendered through: pyte, taught tmux's scroll regions,
 `CSI S`/`CSI T` and DECSLRM left/right margins, reporting scrolls, line feeds and clears to
-the command extractor before they happen."""
+the command extractor before they happen. Plain text is drawn a run at a time
+(`recorder.shell.pyte_draw`), as pyte draws it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pyte
 from pyte.screens import Margins
 
 from recorder.shell.pyte_compat import tolerate_private_csi
+from recorder.shell.pyte_draw import FastDraw
 
 if TYPE_CHECKING:
     from .commands import CommandExtractor
@@ -20,7 +22,7 @@ Rect = tuple[int, int, int, int]  # top, bottom, left, right (inclusive)
 
 
 @tolerate_private_csi
-class RecordingScreen(pyte.Screen):
+class RecordingScreen(FastDraw):
     """A pyte screen that also scrolls rectangles (tmux's DECSLRM left/right margins, `CSI S`,
     `CSI T`) and reports scrolls, line feeds and clears to the extractor before they happen."""
 
@@ -59,6 +61,14 @@ class RecordingScreen(pyte.Screen):
         self.dirty.update(range(top, bottom + 1))
         rows = list(range(top, bottom + 1))
         moves = rows if up else rows[::-1]
+        if left == 0 and right >= self.columns - 1:  # whole rows: moved, as pyte scrolls
+            for y in moves:
+                source = y + count if up else y - count
+                if top <= source <= bottom:
+                    self.buffer[y] = self.buffer[source]
+                else:
+                    self.buffer.pop(y, None)
+            return
         for y in moves:
             source = y + count if up else y - count
             dst = self.buffer[y]
