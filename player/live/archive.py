@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recorder.cast.leak_scan import scan
 from recorder.cast.provenance import (
     ClusterFacts,
     LiveFacts,
@@ -30,7 +29,7 @@ from recorder.cast.provenance import (
     now_iso,
     stagecast_version,
 )
-from recorder.cast.reader import load_cast
+from recorder.cast.reader import stream_cast
 from recorder.cast.writer import CastRecording, publish_atomically, remove_stale_temps
 from recorder.errors import StagecastError
 from recorder.run.record import CAST_ENV, step_records
@@ -68,9 +67,10 @@ def check_target(path: Path, safety_net: Path | None) -> None:
 
 
 def _is_live_recording(path: Path) -> bool:
-    """Only an earlier show's recording may be replaced (e.g. the last dress rehearsal's)."""
+    """Only an earlier show's recording may be replaced (e.g. the last dress rehearsal's).
+    Its header says so: the events (100 MB, if a step printed that) are not read."""
     try:
-        provenance = load_cast(path).provenance
+        provenance = stream_cast(path).head.provenance
     except (StagecastError, OSError, ValueError):
         return False
     return provenance is not None and provenance.live is not None
@@ -144,7 +144,8 @@ class ShowArchive:
         self.cast.metadata = show.metadata(self)
         remove_stale_temps(self.target)
         publish_atomically(self.cast, self.target)
-        leaks = scan(self.cast.to_cast(str(self.target)), show.redactor.secrets)
+        # Read back as a stream: a show that printed 100 MB is not held whole to be scanned.
+        leaks = self.cast.leaks(show.redactor.secrets)
         if not leaks:
             return None
         more = f" (and {len(leaks) - 1} more)" if len(leaks) > 1 else ""

@@ -104,6 +104,9 @@ class LiveRunner(Runner):
 
     def __init__(self, loaded: LoadedScenario, options: LiveOptions, **kwargs: Any) -> None:
         super().__init__(loaded, "live", **kwargs)
+        # The runner's own cast is never written live (the archive records what the audience
+        # saw): its markers are kept, a step's 100 MB of output is not.
+        self.cast.keep_output = False
         self.options = options
         self.audience = AudienceStream(self.redactor, options.audience)
         self.reveal = options.reveal or RevealWidth()
@@ -188,6 +191,9 @@ class LiveRunner(Runner):
         session = super().start_session()
         self.audience.redactor = self.redactor  # run() made it from the scenario's secrets
         session.on_output = self.audience.feed
+        # Held-back output (the tail that may start a secret) is shown once the shell is
+        # quiet, also while a command runs: a line printed before a long wait is not held.
+        session.on_quiet, session.quiet_after = self.audience.flush, IDLE_FLUSH
         session.input_fd = self.options.key_fd
         session.on_input = self._on_key_running
         if not self._started:  # the show starts on a clean screen with the first prompt
@@ -311,6 +317,10 @@ class LiveRunner(Runner):
             raise
         finally:
             self._typing = False
+            # The prompt is back (or the step was left): no more of this output is coming,
+            # so the tail held back in case it starts a secret is shown now, not at the next
+            # step's start (after the last step, there is none).
+            self.audience.flush()
             if visible:
                 self._send(_check_done(result))
 

@@ -684,12 +684,15 @@ class Runner:
     def _wait_streaming(
         self, step: Step, attempt: Attempt, fed: _Fed, since: int, deadline: _Deadline
     ) -> PromptHit:
-        """Wait for the prompt; meanwhile a big output goes to the checks, and (record and
-        rehearse, no retry) to the cast, as it comes, and the shell's buffer forgets it:
-        memory stays bounded however much the command prints."""
+        """Wait for the prompt; meanwhile a big output goes to the checks, and (no retry) to
+        the cast and the audience screen, as it comes, and the shell's buffer forgets it:
+        memory stays bounded however much the command prints. (A retry's attempts are cut
+        from the cast afterwards, so their output is kept until then.)"""
         session = self.session
         assert session is not None
-        to_cast = self.mode in ("record", "rehearse") and step.retry is None
+        # Every mode: live's own cast keeps no output (the show's archive records what the
+        # audience saw), but its screen answers `expect.screen` as in record.
+        to_cast = step.retry is None
 
         def spill() -> None:
             if session.offset - fed.offset >= SPILL_EVERY:

@@ -102,9 +102,16 @@ class ShellSession:
         self.chunks: list[Chunk] = []
         self.t0 = time.monotonic()
         self._prompts: list[re.Pattern[str]] = []
-        # Live mode: output is also shown as it arrives, and the presenter's keys are read
-        # in the same select as the shell's output (so waiting never stops either).
+        # Live mode: output is also shown as it arrives (each batch `_read` takes, at once),
+        # and the presenter's keys are read in the same select as the shell's output (so
+        # waiting never stops either).
         self.on_output: Callable[[str], None] | None = None
+        # Live mode: called once the shell has been quiet `quiet_after` seconds since its last
+        # output, whoever is waiting (a command, a key): the audience's held-back tail is shown.
+        self.on_quiet: Callable[[], None] | None = None
+        self.quiet_after = 0.0
+        self._last_output = 0.0
+        self._quiet = True  # no output since on_quiet was last called
         self.input_fd: int | None = None
         self.on_input: Callable[[bytes], None] | None = None
         # Called after each read while waiting: a big output is handed on as it comes.
@@ -133,7 +140,7 @@ class ShellSession:
         Reads the pty directly (pexpect spawned it): one select and one read per chunk.
         """
         fds = [self._fd] if self.input_fd is None else [self._fd, self.input_fd]
-        ready, _, _ = select.select(fds, [], [], max(timeout, 0))
+        ready = self._select(fds, timeout)
         if not ready:
             return False
         if self.input_fd is not None and self.input_fd in ready:
@@ -143,31 +150,55 @@ class ShellSession:
         # A fast writer fills the pty 4 KB at a time: take all that is waiting (up to
         # READ_BATCH) before the caller looks at it, so a search runs once per batch.
         taken = 0
-        while True:
-            try:
-                data = os.read(self._fd, 65536)
-            except OSError:  # EIO: the other side of the pty is gone
-                data = b""
-            if not data:
-                if taken:
-                    return True  # report the shell's end on the next read
-                self.child.close(force=True)
-                status = self.child.exitstatus
-                if status is None:
-                    status = self.child.signalstatus
-                raise SessionDied(f"the shell exited (status {status})")
-            self._take(self._decoder.decode(data))
-            taken += len(data)
-            if taken >= READ_BATCH or not select.select([self._fd], [], [], 0)[0]:
-                return True
+        batch: list[str] = []  # for `on_output`: one call per batch, not per 4 KB
+        try:
+            while True:
+                try:
+                    data = os.read(self._fd, 65536)
+                except OSError:  # EIO: the other side of the pty is gone
+                    data = b""
+                if not data:
+                    if taken:
+                        return True  # report the shell's end on the next read
+                    self.child.close(force=True)
+                    status = self.child.exitstatus
+                    if status is None:
+                        status = self.child.signalstatus
+                    raise SessionDied(f"the shell exited (status {status})")
+                text = self._decoder.decode(data)
+                self._take(text)
+                if text and self.on_output is not None:
+                    batch.append(text)
+                taken += len(data)
+                if taken >= READ_BATCH or not select.select([self._fd], [], [], 0)[0]:
+                    return True
+        finally:
+            if batch and self.on_output is not None:
+                self.on_output("".join(batch))
+
+    def _select(self, fds: list[int], timeout: float) -> list[int]:
+        """select(2) for reading; with `on_quiet`, calls it when the shell has been quiet
+        `quiet_after` seconds since its last output, within this wait."""
+        if self.on_quiet is not None and not self._quiet:
+            until_quiet = self._last_output + self.quiet_after - time.monotonic()
+            if until_quiet < timeout:
+                deadline = time.monotonic() + timeout
+                ready, _, _ = select.select(fds, [], [], max(until_quiet, 0))
+                if ready:
+                    return ready
+                self._quiet = True
+                self.on_quiet()
+                timeout = deadline - time.monotonic()
+        ready, _, _ = select.select(fds, [], [], max(timeout, 0))
+        return ready
 
     def _take(self, text: str) -> None:
         if text:
             start = self._out.end
             self._out.append(text)
-            self.chunks.append(Chunk(time.monotonic(), start, start + len(text)))
-            if self.on_output is not None:
-                self.on_output(text)
+            now = time.monotonic()
+            self.chunks.append(Chunk(now, start, start + len(text)))
+            self._last_output, self._quiet = now, False
 
     def _take_input(self, fd: int) -> None:
         try:
