@@ -377,3 +377,34 @@ def test_custom_keys(small: SafetyNet, keys: Keys) -> None:
     written.clear()
     keys.press(b"q")
     assert small.play(1, write, keys.poll, skip_keys=b"s", quit_keys=b"q") == "quit"
+
+
+# -- a segment too big to keep in memory -------------------------------------------------------
+
+
+def test_big_segments_wait_in_a_file_and_play_as_recorded(
+    tmp_path: Path, loaded: LoadedScenario, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past SEGMENT_KEEP (or KEEP_TOTAL for all), a segment is read back from a temporary file
+    as it plays: the same events and times as kept in memory, even once the cast is replaced."""
+    events = [[0.0, "o", "test$ "], [0.1, "m", "One"]]
+    events += [[0.2 + n / 1000, "o", f"line {n}\r\n"] for n in range(200)]  # 2 KB
+    events += [[1.0, "m", "Two"], [1.1, "o", "two\r\n"], [1.2, "o", "test$ "]]
+    cast = write_cast(tmp_path / "big.cast", events, loaded)
+    whole = SafetyNet.load(cast, loaded, LABELS)
+    monkeypatch.setattr("player.live.safety_net.SEGMENT_KEEP", 1000)
+    monkeypatch.setattr("player.live.safety_net.KEEP_TOTAL", 1005)
+    monkeypatch.setattr("player.live.safety_net.SKIP_WRITE", 500)
+    net = SafetyNet.load(cast, loaded, LABELS)
+    one, two = net.segment(0), net.segment(1)
+    assert one.spilled is not None and two.spilled is None  # "Two" fits what is left
+    for ordinal in (0, 1):
+        assert net.segment(ordinal).events == whole.segment(ordinal).events
+    assert net.planned() == whole.planned()
+    cast.write_text("replaced by another recording\n")  # the verified one is what plays
+    assert one.events == whole.segment(0).events
+    written, write = collector()
+    keys.press(SKIP)
+    assert net.play(0, write, keys.poll) == "skipped"
+    assert "".join(written) == "".join(text for _, text in whole.segment(0).events)
+    assert 1 < len(written) and all(len(piece) <= 500 + 20 for piece in written)
