@@ -6,7 +6,9 @@ The command is `head -c N /dev/zero | tr '\\0' x | fold -w 200` (N bytes in 200-
 lines), run in the same session by:
 - `stagecast rehearse` of a one-step scenario;
 - `stagecast record --cps 60` of the same scenario (a verified cast written, leak-scanned);
-- `asciinema rec -c COMMAND` in a pty (pexpect reads the pty, as a terminal would).
+- `stagecast live --auto` of it in a pty, the cast `record` wrote as its safety net (pexpect
+  reads the pty, the audience's terminal, as a terminal would);
+- `asciinema rec -c COMMAND` in a pty (read the same way).
 Then `stagecast scan` and `stagecast diff X X` of the biggest cast `record` wrote.
 
 Each run's wall time and peak RSS (the process's own, from wait4) are reported, with MB/s
@@ -74,17 +76,10 @@ def stagecast(tool: str, size_mb: int, work: Path) -> Run:
     return Run(f"stagecast {tool}", size_mb, seconds, rss, code)
 
 
-def asciinema_rec(size_mb: int, work: Path) -> Run:
+def in_pty(tool: str, size_mb: int, binary: str, args: list[str]) -> Run:
     """In a pty, as a person would run it; the pty is read (drained) as a terminal would."""
-    binary = shutil.which("asciinema") or str(Path(PYTHON).parent / "asciinema")
-    out = work / f"asciinema{size_mb}.cast"
     start = time.monotonic()
-    child = pexpect.spawn(
-        binary,
-        ["rec", "-q", "--overwrite", "-c", command(size_mb), str(out)],
-        dimensions=(30, 200),
-        timeout=None,
-    )
+    child = pexpect.spawn(binary, args, cwd=ROOT, dimensions=(30, 200), timeout=None)
     while True:
         try:
             child.read_nonblocking(1 << 20, timeout=None)
@@ -93,9 +88,26 @@ def asciinema_rec(size_mb: int, work: Path) -> Run:
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.monotonic() - start
     child.closed = True
-    return Run(
-        "asciinema rec", size_mb, seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
-    )
+    return Run(tool, size_mb, seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
+
+
+def asciinema_rec(size_mb: int, work: Path) -> Run:
+    binary = shutil.which("asciinema") or str(Path(PYTHON).parent / "asciinema")
+    out = work / f"asciinema{size_mb}.cast"
+    args = ["rec", "-q", "--overwrite", "-c", command(size_mb), str(out)]
+    return in_pty("asciinema rec", size_mb, binary, args)
+
+
+def stagecast_live(size_mb: int, work: Path) -> Run:
+    """The show, unattended, with the cast `record` wrote as its safety net (loaded, unused)."""
+    args = ["-m", "stagecast", "live", "--auto", "--cps", "100"]
+    args += ["--cast", str(work / f"big{size_mb}.cast")]
+    args += [
+        "--socket",
+        str(work / f"live{size_mb}" / "live.sock"),
+        str(work / f"big{size_mb}.yaml"),
+    ]
+    return in_pty("stagecast live --auto", size_mb, PYTHON, args)
 
 
 def main() -> int:
@@ -112,6 +124,7 @@ def main() -> int:
                 asciinema_rec(size, work),
                 stagecast("rehearse", size, work),
                 stagecast("record", size, work),
+                stagecast_live(size, work),
             ):
                 runs.append(run)
                 if not args.json:
