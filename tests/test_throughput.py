@@ -13,7 +13,8 @@ from recorder.cast.reader import load_cast
 from recorder.run.step_output import KEEP, OVERLAP, StepOutput
 from recorder.scenario.model import Expect
 
-FIFTY_MB = "seq 1 6000000 | sed 's/$/ xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/'"
+# 1,000,000 lines of 52-53 bytes: 52 MB.
+FIFTY_MB = "seq 1 1000000 | sed 's/$/ xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/'"
 
 
 def _rehearse(tmp_path: Path, body: str, *args: str) -> dict:
@@ -29,25 +30,25 @@ def test_a_50mb_step_passes_checks_on_its_last_line_and_a_middle_one(tmp_path: P
         f"steps:\n  - run: {json.dumps(FIFTY_MB)}\n"
         "    timeout: 600\n"  # a loaded CI machine: the command itself may take a while
         "    expect:\n"
-        "      contains: ['6000000 xxxx']\n"  # the last line
-        "      regex: ['^3000000 x+$']\n"  # a line in the middle
-        "      not_contains: ['6000001']\n"
-        "      lines: ['^1 x', '^2999999 x', '^6000000 x']\n"
-        "    capture: {middle: '^(4500000) x'}\n"
+        "      contains: ['1000000 xxxx']\n"  # the last line
+        "      regex: ['^500000 x+$']\n"  # a line in the middle
+        "      not_contains: ['1000001']\n"
+        "      lines: ['^1 x', '^499999 x', '^1000000 x']\n"
+        "    capture: {middle: '^(750000) x'}\n"
         "  - run: echo captured ${middle}\n"
-        "    expect: {contains: captured 4500000}\n"
+        "    expect: {contains: captured 750000}\n"
     )
     result = _rehearse(tmp_path, body)
     assert result["passed"], result["steps"][0]["failures"]
     tail = result["steps"][0]["output_tail"]
-    assert tail.rstrip().endswith("6000000 " + "x" * 44)
+    assert tail.rstrip().endswith("1000000 " + "x" * 44)
 
 
 def test_a_check_missing_in_a_streamed_output_says_it_was_streamed(tmp_path: Path) -> None:
     body = (
         f"steps:\n  - run: {json.dumps(FIFTY_MB)}\n"
         "    timeout: 600\n"
-        "    expect: {regex: ['(?s)^1 x.*^6000000 x']}\n"  # spans the whole output
+        "    expect: {regex: ['(?s)^1 x.*^1000000 x']}\n"  # spans the whole output
     )
     result = _rehearse(tmp_path, body)
     (failure,) = result["steps"][0]["failures"]
