@@ -57,14 +57,17 @@ class AudienceStream:
         text = self._held + text
         keep = max(_incomplete_tail(text, self.redactor.secrets), self.reach())
         cut = len(text) - keep
+        spans = None
         if cut > 0 and keep:
             # No span to redact may straddle the cut: every span starting before it is at
-            # most `reach` long, so it is whole in `text` and safe_cut sees it.
-            cut = self.redactor.safe_cut(text, cut)
+            # most `reach` long, so it is whole in `text` and safe_cut sees it. The same
+            # spans clean what is shown: the text is scanned once.
+            spans = self.redactor.spans(text)
+            cut = self.redactor.safe_cut(text, cut, spans)
         cut = max(cut, 0)
         self._held = text[cut:]
         if cut:
-            self.write(self.redactor.clean_text(text[:cut]))
+            self.write(self.redactor.clean_text(text[:cut], spans))
 
     def reach(self) -> int:
         """How long a text the redactor may remove or redact as one span (escape sequences

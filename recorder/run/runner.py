@@ -29,7 +29,7 @@ from recorder.scenario.model import Expect, KeyAction, Step
 from recorder.scenario.preflight import check_requires, declared_secrets, resolve_env
 from recorder.scenario.rules import narration_lines
 from recorder.scenario.variables import substitute, substitute_expect
-from recorder.shell.output_cleaner import Redactor, plain_text
+from recorder.shell.output_cleaner import Redactor, Spans, plain_text
 from recorder.shell.screen import AudienceScreen
 from recorder.shell.session import PromptHit, ShellSession
 from recorder.shell.typing_model import TypingModel
@@ -714,10 +714,11 @@ class Runner:
         if cut < 0:
             return
         cut += fed.offset + 1
-        if to_cast:
-            cut = self.cursor + self.redactor.safe_cut(
-                session.text(self.cursor, session.offset), cut - self.cursor
-            )
+        spans = None
+        if to_cast:  # one scan for secrets finds where to cut and cleans up to there
+            text = session.text(self.cursor, session.offset)
+            spans = self.redactor.spans(text)
+            cut = self.cursor + self.redactor.safe_cut(text, cut - self.cursor, spans)
         if cut <= fed.offset:
             return
         if fed.started is None:
@@ -725,7 +726,7 @@ class Runner:
         self._feed(attempt, fed, cut)
         if to_cast:
             if visible:
-                self._emit(self.cursor, cut)
+                self._emit(self.cursor, cut, spans)
             else:
                 self._cut(cut)
             session.forget(min(self.cursor, fed.offset))
@@ -809,12 +810,13 @@ class Runner:
             out.append((chunk.t, self.session.text(max(chunk.start, start), min(chunk.end, end))))
         return out
 
-    def _emit(self, start: int, end: int) -> None:
-        """Send buffer[start:end] to the cast and the audience screen."""
+    def _emit(self, start: int, end: int, spans: Spans | None = None) -> None:
+        """Send buffer[start:end] to the cast and the audience screen (`spans`: the
+        Redactor's, of the buffer from `start`, when the caller has them)."""
         if end <= start:
             self.cursor = max(self.cursor, end)
             return
-        for t, text in self.redactor.clean_pieces(self._pieces(start, end)):
+        for t, text in self.redactor.clean_pieces(self._pieces(start, end), spans):
             self.cast.output(self.timeline.at(t), text)
             self.screen.feed(text)
         self.cursor = end

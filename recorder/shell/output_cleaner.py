@@ -15,6 +15,7 @@ from functools import cached_property
 from .secret_forms import SecretForm, secret_forms
 
 REDACTED = "[REDACTED]"
+Spans = list[tuple[int, int, str]]
 # Our prompt's OSC 133 marks, any OSC 7 / 1337 (host and cwd leaks), bracketed-paste toggles.
 INVISIBLE = re.compile(
     r"\x1b\]133;[^\x07\x1b]*(?:\x07|\x1b\\)"
@@ -44,7 +45,8 @@ class Redactor:
         """The secrets' encoded forms."""
         return tuple(form for secret in self.secrets for form in secret_forms(secret))
 
-    def spans(self, text: str) -> list[tuple[int, int, str]]:
+    def spans(self, text: str) -> Spans:
+        """(start, end, replacement) of what to remove or redact in `text`, in order."""
         found: list[tuple[int, int, str]] = [
             (m.start(), m.end(), "") for m in INVISIBLE.finditer(text)
         ]
@@ -63,24 +65,30 @@ class Redactor:
                     found.append((m.start(), m.end(), REDACTED))
         return _merge(found)
 
-    def safe_cut(self, text: str, cut: int) -> int:
+    def safe_cut(self, text: str, cut: int, spans: Spans | None = None) -> int:
         """`cut`, or earlier, so that no span to remove or redact in `text` straddles it:
-        cleaning text[:cut] and text[cut:] apart then gives what cleaning it whole gives."""
-        for start, end, _ in self.spans(text):
+        cleaning text[:cut] and text[cut:] apart then gives what cleaning it whole gives.
+        `spans` are `text`'s, when the caller has them (it then cleans text[:cut] with the
+        same ones: the text is scanned once)."""
+        for start, end, _ in self.spans(text) if spans is None else spans:
             if start < cut < end:
                 return start
             if start >= cut:
                 break
         return cut
 
-    def clean_text(self, text: str) -> str:
-        return "".join(piece for _, piece in self.clean_pieces([(0.0, text)]))
+    def clean_text(self, text: str, spans: Spans | None = None) -> str:
+        return "".join(piece for _, piece in self.clean_pieces([(0.0, text)], spans))
 
-    def clean_pieces(self, pieces: Iterable[tuple[float, str]]) -> list[tuple[float, str]]:
-        """Clean timed pieces of one stream; a span's replacement goes where it starts."""
+    def clean_pieces(
+        self, pieces: Iterable[tuple[float, str]], spans: Spans | None = None
+    ) -> list[tuple[float, str]]:
+        """Clean timed pieces of one stream; a span's replacement goes where it starts.
+        `spans`: those of a text the pieces are the start of, cut where `safe_cut` said."""
         pieces = list(pieces)
         text = "".join(p for _, p in pieces)
-        spans = self.spans(text)
+        if spans is None:
+            spans = self.spans(text)
         out: list[tuple[float, str]] = []
         pos = 0
         span_i = 0
