@@ -17,6 +17,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pyte
 import pytest
@@ -50,11 +51,11 @@ def write_cast(path: Path, lines: int, *, version: int = 2, after: str = "") -> 
     digest = hashlib.sha256()
     clock = [0.0, 0.0]  # absolute time, and the time of the event before (v3's intervals)
 
-    def event(f: object, dt: float, code: str, data: str) -> None:
+    def event(f: TextIO, dt: float, code: str, data: str) -> None:
         clock[0] += dt
         t = clock[0] - clock[1] if version == 3 else clock[0]
         clock[1] = clock[0]
-        print(json.dumps([round(t, 6), code, data]), file=f)  # type: ignore[call-overload]
+        print(json.dumps([round(t, 6), code, data]), file=f)
         if code == "o":
             digest.update(data.encode())
 
@@ -93,7 +94,8 @@ import os, subprocess, sys
 child = subprocess.Popen(sys.argv[2:])
 _, status, usage = os.wait4(child.pid, 0)
 with open(sys.argv[1], "w") as f:
-    print(os.waitstatus_to_exitcode(status), usage.ru_maxrss // 1024, file=f)  # KB on Linux
+    unit = 1024 if sys.platform.startswith("linux") else 1 << 20  # KB on Linux, else bytes
+    print(os.waitstatus_to_exitcode(status), usage.ru_maxrss // unit, file=f)
 """
 
 
