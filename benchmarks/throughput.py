@@ -1,6 +1,6 @@
 """Throughput: a step that prints 1, 10 and 100 MB, through stagecast and asciinema rec.
 
-    .venv/bin/python benchmarks/throughput.py [--sizes 1,10,100] [--runs 1] [--json]
+    .venv/bin/python benchmarks/throughput.py [--sizes 1,10,100] [--runs N] [--json]
 
 The command is `head -c N /dev/zero | tr '\\0' x | fold -w 200` (N bytes in 200-character
 lines), run in the same session by:
@@ -110,12 +110,7 @@ def stagecast_live(size_mb: int, work: Path) -> Run:
     return in_pty("stagecast live --auto", size_mb, PYTHON, args)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="1,10,100")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+def one_run(sizes: list[int], quiet: bool) -> list[Run]:
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="stagecast-throughput-") as raw:
         work = Path(raw)
@@ -127,7 +122,7 @@ def main() -> int:
                 stagecast_live(size, work),
             ):
                 runs.append(run)
-                if not args.json:
+                if not quiet:
                     print(line(run, runs), flush=True)
         biggest = work / f"big{max(sizes)}.cast"
         for tool, extra in (("scan", []), ("diff", [str(biggest)])):
@@ -137,10 +132,80 @@ def main() -> int:
             runs.append(
                 Run(f"stagecast {tool} (cast of {max(sizes)} MB)", max(sizes), seconds, rss, code)
             )
-            if not args.json:
+            if not quiet:
                 print(line(runs[-1], runs), flush=True)
+    return runs
+
+
+def goals(runs: list[Run]) -> list[tuple[str, bool]]:
+    """The issue's goals, each with whether this run met it (sizes 10 and 100 needed for
+    the ratio and the linearity ones)."""
+
+    def at(tool: str, size: int) -> Run | None:
+        return next((r for r in runs if r.tool == tool and r.size_mb == size), None)
+
+    found: list[tuple[str, bool]] = []
+    peer = at("asciinema rec", 100)
+    for tool in ("stagecast rehearse", "stagecast record"):
+        run = at(tool, 100)
+        if peer and run:
+            ratio = run.mb_per_s / peer.mb_per_s
+            found.append((f"{tool} at 100 MB >= asciinema rec ({ratio:.2f}x)", ratio >= 1.0))
+    for tool in ("stagecast rehearse", "stagecast record", "stagecast live --auto"):
+        small, big = at(tool, 10), at(tool, 100)
+        if small and big:
+            times = big.seconds / small.seconds
+            found.append((f"{tool}: 100 MB within 12x of 10 MB ({times:.1f}x)", times <= 12))
+    ours = [r for r in runs if r.tool.startswith("stagecast")]
+    worst = max(ours, key=lambda r: r.peak_rss_mb)
+    found.append(
+        (
+            f"peak RSS under 150 MB everywhere (highest {worst.peak_rss_mb:.0f} MB, "
+            f"{worst.tool} {worst.size_mb} MB)",
+            worst.peak_rss_mb < 150,
+        )
+    )
+    for r in runs:
+        if r.tool.startswith(("stagecast scan", "stagecast diff")):
+            found.append((f"{r.tool} under 30 s ({r.seconds:.1f} s)", r.seconds < 30))
+    found.append(("every command exited 0", all(r.exit == 0 for r in runs)))
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1,10,100")
+    parser.add_argument("--runs", type=int, default=1, help="repeat the whole set N times")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    everything: list[list[Run]] = []
+    met = 0
+    for n in range(1, args.runs + 1):
+        if not args.json and args.runs > 1:
+            print(f"-- run {n} of {args.runs}", flush=True)
+        runs = one_run(sizes, args.json)
+        everything.append(runs)
+        verdicts = goals(runs)
+        met += all(ok for _, ok in verdicts)
+        if not args.json:
+            for text, ok in verdicts:
+                print(f"  {'met   ' if ok else 'MISSED'} {text}", flush=True)
     if args.json:
-        print(json.dumps([{**asdict(r), "mb_per_s": round(r.mb_per_s, 2)} for r in runs], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "runs": [{**asdict(r), "mb_per_s": round(r.mb_per_s, 2)} for r in runs],
+                        "goals": [{"goal": text, "met": ok} for text, ok in goals(runs)],
+                    }
+                    for runs in everything
+                ],
+                indent=2,
+            )
+        )
+    else:
+        print(f"goals met in {met} of {args.runs} run(s)")
     return 0
 
 
