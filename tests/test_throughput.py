@@ -96,6 +96,42 @@ def test_step_output_streams_past_keep_and_keeps_a_tail() -> None:
     assert out.evaluate(0, None, expect) == []
 
 
+def _streamed(lines: list[str], expect: Expect, piece: int = 100_003) -> list[str]:
+    """`expect`'s failures on `lines` fed as a big output, cut at arbitrary offsets."""
+    out = StepOutput([expect])
+    text = "".join(line + "\n" for line in lines)
+    for at in range(0, len(text), piece):
+        out.feed(text[at : at + piece])
+    assert out.streamed
+    return out.evaluate(0, None, expect)
+
+
+def test_streamed_anchors_mean_what_they_mean_in_the_whole_output() -> None:
+    """A window of a streamed output starts mid-output (and its carry mid-line): `\\A`,
+    `\\Z`, `^` and a lookbehind must not match there as if it were the start."""
+    lines = [f"{n} line-of-text-{'x' * 40}" for n in range(1, 300_001)]  # 17 MB
+    right = [r"\A1 line", r"^300000 line.*x\n\Z", "^150000 "]
+    assert _streamed(lines, Expect(regex=right)) == []
+    # None matches the whole output; each would match where a window starts (or ends) if
+    # that were taken for the output's start (or end), or its carry's cut for a line start.
+    wrong = [
+        r"\A2\d* line",
+        r"^0 line",
+        r"^00 line",
+        r"(?<![0-9])0 line",
+        r"^(?!300000)\d+ line-of-text-x+\n\Z",
+    ]
+    failures = _streamed(lines, Expect(regex=wrong))
+    assert len(failures) == len(wrong)
+    assert all("checked as a stream" in failure for failure in failures)
+    # not_regex: the real start and end are seen, a false start is not.
+    assert _streamed(lines, Expect(not_regex=[r"\A2\d* line", r"^0 line"])) == []
+    assert len(_streamed(lines, Expect(not_regex=[r"\A1 line", r"x\n\Z"]))) == 2
+    # A whole-output match is never seen in windows: it fails, saying why.
+    (whole,) = _streamed(lines, Expect(regex=[r"(?s)\A1 line.*300000 line"]))
+    assert "checked as a stream" in whole
+
+
 def test_a_big_v3_cast_is_published_whole_and_rehearsals_diff_against_it(tmp_path: Path) -> None:
     """A 6 MB step recorded as v3 (its lines spill to disk as intervals, and are published by
     copying them after the header): every line and no encoded secret is in the cast, and a

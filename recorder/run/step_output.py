@@ -1,14 +1,17 @@
-"""One attempt's output as the checks see it: kept whole while it is small (up to KEEP
+r"""One attempt's output as the checks see it: kept whole while it is small (up to KEEP
 characters: every demo step), checked as a stream once it is bigger, so a step printing
 100 MB holds a bounded window in memory instead of the whole output several times over.
 
-Streamed, each check keeps its state between blocks of lines: `contains` and `not_contains`
-look in each block with the last OVERLAP characters of the one before (so a text straddling
-two blocks is found); `regex`, `not_regex` and `capture` search the same windows;
+Streamed, the output is searched a block of whole lines at a time, each block with the last
+OVERLAP characters before it (from a line start) as its window: `contains` and
+`not_contains` find a text straddling two blocks; `regex`, `not_regex` and `capture` search
+the window from its first line start, so `^`, `$` and lookbehinds mean what they mean in the
+whole output; `\A` is looked for only at the output's start and `\Z` only at its end;
 `lines` follows the output line by line. A regex match longer than OVERLAP that straddles
 two blocks is not seen: a check that fails on a streamed output says so, with the output's
-size, rather than passing or failing silently. The output kept for the report and `--json`
-is then its last TAIL characters.
+size, rather than passing or failing silently. (A line longer than LONG_LINE is searched in
+pieces of that size, where `$` may also match at a piece's end.) The output kept for the
+report and `--json` is then its last TAIL characters.
 """
 
 from __future__ import annotations
@@ -23,6 +26,24 @@ from . import expectations
 KEEP = 8 << 20
 OVERLAP = 64 << 10
 TAIL = 1 << 20
+LONG_LINE = 1 << 20
+
+
+@dataclass(frozen=True)
+class Window:
+    """A block of the output with what came before it: searched from `start` (a line start,
+    or the output's start when `first`), the text before it there as context only."""
+
+    text: str
+    start: int
+    first: bool
+    last: bool
+
+    def search(self, pattern: str) -> re.Match[str] | None:
+        # \A and \Z anchor to the whole output: only its first and last windows hold them.
+        if ("\\A" in pattern and not self.first) or ("\\Z" in pattern and not self.last):
+            return None
+        return re.compile(pattern, re.MULTILINE).search(self.text, self.start)
 
 
 @dataclass
@@ -38,19 +59,19 @@ class _Stream:
     next_line: int = 0  # the first of `lines` not matched yet
     partial: str = ""  # the last, unfinished line of what came so far
 
-    def scan(self, window: str, new_lines: str) -> None:
+    def scan(self, window: Window, new_lines: str) -> None:
         for text in (*self.expect.contains, *self.expect.not_contains):
-            if text not in self.seen and text in window:
+            if text not in self.seen and text in window.text:
                 self.seen.add(text)
         for pattern in (*self.expect.regex, *self.expect.not_regex):
             if pattern not in self.matched:
-                match = re.search(pattern, window, re.MULTILINE)
+                match = window.search(pattern)
                 if match:
                     self.matched.add(pattern)
                     self.not_regex_found.setdefault(pattern, match[0])
         for name, pattern in self.capture.items():
             if name not in self.captured:
-                match = re.search(pattern, window, re.MULTILINE)
+                match = window.search(pattern)
                 if match:
                     self.captured[name] = match.group(1) if match.re.groups else match.group(0)
         self._follow_lines(new_lines)
@@ -89,6 +110,9 @@ class StepOutput:
         self._parts: list[str] = []
         self._streams: list[_Stream] = []
         self._carry = ""  # the last OVERLAP characters, searched again with the next block
+        self._pending = ""  # an unfinished line, searched once it ends (or with the end)
+        self._first = True  # the next window starts the output
+        self._finished = False
         self._tail = ""
 
     @property
@@ -107,12 +131,44 @@ class StepOutput:
                 _Stream(expect, self.capture_patterns if n == 0 else {})
                 for n, expect in enumerate(self.checks)
             ]
-            plain, self._parts = "".join(self._parts), []
-        window = self._carry + plain
-        for stream in self._streams:
-            stream.scan(window, plain)
-        self._carry = window[-OVERLAP:]
+            parts, self._parts = self._parts, []
+            for part in parts:  # as they came: never a second copy of the whole KEEP
+                self._stream(part)
+            return
+        self._stream(plain)
+
+    def _stream(self, plain: str) -> None:
         self._tail = (self._tail + plain)[-TAIL:]
+        # Whole lines only: `$` must not match where a block happens to end.
+        text = self._pending + plain if self._pending else plain  # no copy when it can
+        cut = text.rfind("\n") + 1
+        if not cut and len(text) < LONG_LINE:
+            self._pending = text
+            return
+        cut = cut or len(text)
+        self._pending = text[cut:]
+        self._search(text if cut == len(text) else text[:cut], last=False)
+
+    def _search(self, block: str, last: bool) -> None:
+        window = self._carry + block
+        first = self._first
+        start = 0 if first else len(self._carry)
+        if not first:  # from the carry's first line start: what came before is context
+            line = self._carry.find("\n")
+            start = line + 1 if line >= 0 else len(self._carry)
+        for stream in self._streams:
+            stream.scan(Window(window, start, first, last), block)
+        self._first = False
+        self._carry = window[-OVERLAP:]
+
+    def _finish(self) -> None:
+        r"""The last, unfinished line and the output's end (`\Z`): once."""
+        if self._streams and not self._finished:
+            self._finished = True
+            self._search(self._pending, last=True)
+            self._pending = ""
+            for stream in self._streams:
+                stream.finish()
 
     @property
     def text(self) -> str:
@@ -126,7 +182,7 @@ class StepOutput:
         stream = next((s for s in self._streams if _same_checks(s.expect, expect)), None)
         if stream is None:
             return expectations.evaluate(expect, rc, self.text, screen)
-        stream.finish()
+        self._finish()
         # The exit code and screen checks do not depend on the output: as usual.
         bare = expect.model_copy(
             update={"contains": [], "not_contains": [], "regex": [], "not_regex": [], "lines": []}
@@ -164,6 +220,7 @@ class StepOutput:
     def capture(self) -> tuple[dict[str, str], list[str]]:
         if not self._streams:
             return expectations.capture(self.capture_patterns, self.text)
+        self._finish()
         captured = self._streams[0].captured
         missing = [
             self._streamed_note(f"capture {name}: no match for /{pattern}/ in the output")
