@@ -352,3 +352,18 @@ def test_a_big_recording_spills_to_disk_and_writes_the_same_cast(
     assert [leak.split(": ")[1] for leak in from_file] == ["secret", "kubeconfig-token"]
     assert [str(leak) for leak in plain.leaks([secret])] == from_file
     spilled.close()
+
+
+def test_event_lines_are_what_the_json_encoder_writes() -> None:
+    """The writer's fast line builder gives the very text asciinema's writer would."""
+    import random
+
+    from recorder.cast.writer import _encode, _event_line
+
+    rng = random.Random(5)
+    chars = 'ab\x1b\r\n\t"\\é漢\u2028\x00\x7f😀'
+    for _ in range(5000):
+        t = round(rng.choice([rng.random() * 1000, 0, 3, 1e-7, 123456.123456]), 6)
+        data = "".join(rng.choice(chars) for _ in range(rng.randrange(30)))
+        code = rng.choice("omir")
+        assert _event_line(t, code, data) == _encode([t, code, data])

@@ -26,6 +26,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -46,6 +47,13 @@ CAST_FORMATS: dict[str, CastFormat] = {"v2": 2, "v3": 3}
 
 # One JSON text per line, as asciinema's writer writes it (its separators, UTF-8 as is).
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
+def _event_line(t: float, code: str, data: str) -> str:
+    """`_encode([t, code, data])`, without building a list and walking it (a 100 MB cast
+    has tens of thousands of events): the same text, float repr and string escapes."""
+    number = float.__repr__(t) if type(t) is float else _encode(t)  # an int stays an int
+    return f"[{number}, {encode_basestring(code)}, {encode_basestring(data)}]"
 
 
 @dataclass
@@ -125,13 +133,14 @@ class CastRecording:
         lines = []
         if self.version == 2:
             for e in events:
-                lines.append(_encode([round(e.t, 6), e.code, e.data]))
+                lines.append(_event_line(round(e.t, 6), e.code, e.data))
         else:
             # Intervals between times rounded to the microsecond: adding them up on reading
             # gives back every time to within a microsecond, however long the cast.
             for e in events:
                 micros = max(round(e.t * 1_000_000), previous)
-                lines.append(_encode([round((micros - previous) / 1_000_000, 6), e.code, e.data]))
+                interval = round((micros - previous) / 1_000_000, 6)
+                lines.append(_event_line(interval, e.code, e.data))
                 previous = micros
         return "".join(line + "\n" for line in lines), previous
 
