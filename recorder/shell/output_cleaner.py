@@ -129,8 +129,11 @@ def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
 
 def plain_text(raw: str) -> str:
     """Output as checks see it: no escape sequences, Unix newlines."""
-    text = ANSI.sub("", raw)
+    # Big outputs are mostly plain: skip each pass that has nothing to do.
+    text = ANSI.sub("", raw) if "\x1b" in raw else raw
     text = text.replace("\r\n", "\n")
+    if "\r" not in text:
+        return text
     # A lone \r returns to the line start: keep what was written last on that line.
     lines = []
     for line in text.split("\n"):
