@@ -367,3 +367,30 @@ def test_event_lines_are_what_the_json_encoder_writes() -> None:
         data = "".join(rng.choice(chars) for _ in range(rng.randrange(30)))
         code = rng.choice("omir")
         assert _event_line(t, code, data) == _encode([t, code, data])
+
+
+def test_a_spill_that_fails_is_raised_where_the_cast_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spill thread's error (a full disk) is not lost: publishing raises it, and the cast
+    already there stays as it was."""
+    import errno
+
+    from recorder.cast import writer
+    from recorder.cast.writer import CastRecording, publish_atomically
+
+    def full(self: CastRecording, events: list) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writer, "SPILL_AT", 100)
+    monkeypatch.setattr(CastRecording, "_write_spilled", full)
+    target = tmp_path / "demo.cast"
+    target.write_text("the old cast\n")
+    cast = CastRecording(40, 10)
+    for n in range(50):
+        cast.output(n * 0.01, "x" * 40 + "\r\n")
+    with pytest.raises(OSError, match="No space left"):
+        publish_atomically(cast, target)
+    assert target.read_text() == "the old cast\n"
+    cast.close()  # after the error: no second one, no thread left behind
+    assert cast._spill_thread is None

@@ -22,8 +22,10 @@ import fcntl
 import hashlib
 import json
 import os
+import queue
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
@@ -41,6 +43,7 @@ from .reader import CastStream
 CastFormat = Literal[2, 3]
 SPILL_AT = 4 << 20  # characters of events kept in memory (see CastRecording)
 SPILL_BATCH = 256  # events encoded at a time when they spill
+SPILL_QUEUE = 2  # batches of SPILL_AT characters waiting for the spill thread, at most
 COPY_CHUNK = 1 << 20
 CAST_FORMATS: dict[str, CastFormat] = {"v2": 2, "v3": 3}
 
@@ -86,6 +89,9 @@ class CastRecording:
     _spilled_as: CastFormat | None = None  # the format of the lines in `_spill`
     _previous_micros: int = 0  # v3: the time the last line's interval ends at
     _scanner: EventScanner | None = field(default=None, repr=False)
+    _spill_thread: threading.Thread | None = field(default=None, repr=False)
+    _spill_queue: queue.Queue[list[CastEvent] | None] | None = field(default=None, repr=False)
+    _spill_error: BaseException | None = field(default=None, repr=False)
     _in_memory: int = 0
     _last_t: float = 0.0
     _ordered: bool = True
@@ -110,22 +116,57 @@ class CastRecording:
             self._spill_events()
 
     def _spill_events(self) -> None:
+        """Hand the events so far to the spill thread. Encoding, writing and scanning them
+        takes CPU while the recorder mostly waits on the terminal: a thread does it then,
+        instead of delaying the next read. At most SPILL_QUEUE batches wait: memory stays
+        bounded, and a recorder faster than its disk waits for it."""
         if self._spill is None:
             self._spill = tempfile.TemporaryFile("w+b")
             self._spilled_as = self.version
         if self.version != self._spilled_as:
             raise ValueError("a cast's format cannot change once its events are on disk")
+        if self._spill_thread is None:
+            self._spill_queue = queue.Queue(maxsize=SPILL_QUEUE)
+            self._spill_thread = threading.Thread(
+                target=self._spill_worker, name="cast-spill", daemon=True
+            )
+            self._spill_thread.start()
+        assert self._spill_queue is not None
+        batch, self.events, self._in_memory = self.events, [], 0
+        self._spill_queue.put(batch)
+
+    def _spill_worker(self) -> None:
+        assert self._spill_queue is not None
+        while (batch := self._spill_queue.get()) is not None:
+            if self._spill_error is not None:
+                continue  # the file is broken: drain, the error is raised by `_settle`
+            try:
+                self._write_spilled(batch)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the recorder's thread
+                self._spill_error = exc
+
+    def _write_spilled(self, events: list[CastEvent]) -> None:
+        assert self._spill is not None
         self._spill.seek(0, os.SEEK_END)
         # A batch at a time: the encoded copy of the events never adds up to SPILL_AT.
-        for start in range(0, len(self.events), SPILL_BATCH):
-            batch = self.events[start : start + SPILL_BATCH]
+        for start in range(0, len(events), SPILL_BATCH):
+            batch = events[start : start + SPILL_BATCH]
             lines, self._previous_micros = self._lines(batch, self._previous_micros)
             self._spill.write(lines.encode())
         if self._scanner is not None:
-            for event in self.events:
+            for event in events:
                 self._scanner.feed(event.t, event.code, event.data)
-        self.events.clear()
-        self._in_memory = 0
+
+    def _settle(self) -> None:
+        """Wait until every spilled event is on disk and scanned; the spill's error (a full
+        disk) is raised here, where the cast is read or written."""
+        if self._spill_thread is not None:
+            assert self._spill_queue is not None
+            self._spill_queue.put(None)
+            self._spill_thread.join()
+            self._spill_thread = self._spill_queue = None
+        if self._spill_error is not None:
+            raise self._spill_error
 
     def _lines(self, events: Iterable[CastEvent], previous: int) -> tuple[str, int]:
         """The cast's lines for `events`, which follow a line ending at `previous` (v3: in
@@ -146,6 +187,8 @@ class CastRecording:
 
     def close(self) -> None:
         """Drop the temporary file of spilled events (they are gone with it)."""
+        with contextlib.suppress(Exception):  # what failed was said where it was read
+            self._settle()
         if self._spill is not None:
             self._spill.close()
             self._spill = None
@@ -170,6 +213,7 @@ class CastRecording:
     def event_tuples(self) -> Iterator[tuple[float, str, str]]:
         """Every event in file order, at the time a reader of the file gets: those spilled
         to disk first (they were in order), then those in memory."""
+        self._settle()
         clock = 0.0
         if self._spill is not None:
             self._spill.flush()
@@ -202,6 +246,7 @@ class CastRecording:
         """The leak scan of the cast as it will be written, header and events in file order.
         Events spilled to disk were scanned on their way there when `scan_for` named the same
         secrets; else they are read back once."""
+        self._settle()
         scanner, self._scanner = self._scanner, None
         if scanner is None or scanner.secrets != EventScanner(secrets).secrets:
             return scan_events(self.header(), self.event_tuples(), secrets)
@@ -212,6 +257,7 @@ class CastRecording:
 
 def _write(cast: CastRecording, path: str) -> None:
     """The header line, the lines spilled to disk (copied as they are), then the rest."""
+    cast._settle()
     with open(path, "wb") as f:
         f.write((_encode(cast.header()) + "\n").encode())
         if cast._spill is not None:
