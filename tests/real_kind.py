@@ -161,15 +161,20 @@ class RealKind:
     def run(self, *args: str, timeout: float = 300, check: bool = True, **kwargs):
         if "input" not in kwargs:
             kwargs["stdin"] = subprocess.DEVNULL
-        return subprocess.run(
+        done = subprocess.run(
             list(args),
             env=self.env,
             capture_output=True,
             text=True,
             timeout=timeout,
-            check=check,
+            check=False,
             **kwargs,
         )
+        if check and done.returncode:
+            # Say why: kind's own error is on its stderr, which CalledProcessError hides.
+            why = (done.stderr or done.stdout).strip()[-2000:]
+            raise RuntimeError(f"{' '.join(args)} exited {done.returncode}: {why}")
+        return done
 
     def start_docker(self) -> None:
         probe = self.run("docker", "version", check=False, timeout=30)
