@@ -159,6 +159,60 @@ def test_the_view_masks_and_shows_each_redrawn_line_once() -> None:
     assert masked == "\n".join([GONE, "at T", "ok", LEFT, "$"])
 
 
+def test_what_scrolled_off_is_kept_and_a_clear_gives_it_up_whole() -> None:
+    """The screen is the cast's height: rows scroll off its top, and are still the step's text
+    (and, cleared, what went by: a line wrapped over three rows, whole)."""
+    printed = "".join(f"line {n}\r\n" for n in range(10)) + "a" * 25 + "\r\n"
+    assert watch([(0.0, "o", printed)], 10, 3).final.split("\n") == [
+        *[f"line {n}" for n in range(10)],
+        "a" * 25,
+    ]
+    seen = watch([(0.0, "o", printed), (1.0, "o", "\x1b[H\x1b[2J$ ")], 10, 3)
+    assert seen.transient == [*[f"line {n}" for n in range(10)], "a" * 25]
+    assert seen.final == "$"
+
+
+def test_a_line_redrawn_as_it_scrolls_off_is_seen_when_it_stood_long_enough() -> None:
+    scrolls = "\r100%\r\n" + "x\r\n" * 5  # the redrawn row scrolls off in the same event
+    seen = watch([(0.0, "o", "50%"), (1.0, "o", scrolls)], 10, 3)
+    assert seen.transient == ["50%"] and seen.final == "100%\nx\nx\nx\nx\nx"
+    assert watch([(0.0, "o", "50%"), (0.01, "o", scrolls)], 10, 3).transient == []
+    cut = watch([(0.0, "o", "abcdef"), (1.0, "o", "\x1b[3D\x1b[K\r\n" + "x\r\n" * 5)], 10, 3)
+    assert cut.transient == ["abcdef"] and cut.final.startswith("abc\nx")
+
+
+def test_the_cursor_moves_on_the_screen_the_audience_saw() -> None:
+    """Home is the top of the screen as it stands, not the step's first line (a screen tall
+    enough never to scroll put it there)."""
+    seen = watch([(0.0, "o", "one\r\ntwo\r\nthree\r\nfour\r\n"), (1.0, "o", "\x1b[HX")], 10, 3)
+    assert seen.final == "one\ntwo\nXhree\nfour"
+    assert seen.transient == ["three"]
+
+
+def test_a_step_of_megabytes_of_lines_is_played_in_bounded_memory() -> None:
+    """What scrolled off is held as text, the screen's rows only as pyte's cells: a screen tall
+    enough never to scroll held a Char per cell (525 MB here, 780 MB for 4 MB of lines)."""
+    import tracemalloc
+
+    from recorder.cast.seen import EMULATE_UP_TO
+
+    lines = [f"{n:08d} " + "x" * 191 for n in range(15_000)]  # 200 columns each
+    events = [
+        (n / 1000, "o", "".join(f"{line}\r\n" for line in lines[n : n + 20]))
+        for n in range(0, len(lines), 20)
+    ]
+    printed = sum(len(data) for _, _, data in events)
+    assert 2 << 20 < printed < EMULATE_UP_TO  # played on the screen, not read as plain text
+    tracemalloc.start()
+    try:
+        seen = watch(events, 200, 50)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seen.transient == [] and seen.final.split("\n") == lines
+    assert peak < 8 * printed, f"{peak / 2**20:.1f} MB for {printed / 2**20:.1f} MB printed"
+
+
 def test_every_committed_cast_is_the_same_as_itself() -> None:
     casts = sorted(Path(__file__).resolve().parent.parent.glob("casts/*.cast"))
     assert casts

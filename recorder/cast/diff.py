@@ -2,8 +2,8 @@
 
 Steps are the segments between markers (the output before the first marker is a step of its
 own, `(start)`), aligned by label with difflib, so added, removed and renamed steps line up.
-Each segment is played on a fresh pyte screen as wide as its cast and tall enough that
-nothing scrolls away (`recorder.cast.seen`): its text is what it left on screen, after
+Each segment is played on a fresh pyte screen as wide and as tall as its cast, what scrolls
+off its top kept as text (`recorder.cast.seen`): its text is what it left on screen, after
 whatever it showed and then took away (a cleared screen, a line redrawn in place, a TUI's
 frames on the alternate screen). The texts are compared: identical (`same`), identical once
 the masks replaced volatile values (`cosmetic`), or not (`changed`, with a unified diff of the

@@ -209,7 +209,7 @@ def _megabytes(chars: int) -> str:
 
 
 def render(data: str, cols: int) -> str:
-    """The text `data` leaves on a fresh screen `cols` wide that is tall enough never to scroll
+    """The text `data` leaves on a fresh screen `cols` wide, what scrolled off its top included
     (what is left at the end, not what went by: see `seen.watch`)."""
     return watch([(0.0, "o", data)], cols).final
 
