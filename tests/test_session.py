@@ -236,3 +236,22 @@ def test_a_nested_prompt_redrawn_on_resize_does_not_end_the_next_command() -> No
         assert "hello\r\n" in session.text(since, hit.start)
     finally:
         session.close()
+
+
+def test_output_already_waiting_is_taken_as_one_chunk() -> None:
+    """What a fast writer left waiting in the pty (many 4 KB reads' worth) is one chunk, so
+    one cast event and one search, as a bigger read would give; the text is all there."""
+    session = ShellSession(cols=80, rows=24, prompt="t$ ", env={}, cwd="/tmp")
+    session.start()
+    try:
+        session.send("printf 'x%.0s' $(seq 30000); echo; echo done\r")
+        time.sleep(1)  # the pty fills (about 30 KB, in 4 KB pieces) while nobody reads
+        before = len(session.chunks)
+        assert session.poll(5)
+        taken = session.chunks[before:]
+        assert len(taken) == 1
+        assert session.text(taken[0].start, taken[0].end).count("x") > 16384
+        hit = session.wait_prompt(taken[0].start, 10)
+        assert session.text(taken[0].start, hit.start).count("x") >= 30000
+    finally:
+        session.close()

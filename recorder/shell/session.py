@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import contextlib
+import fcntl
 import os
 import re
 import select
@@ -137,7 +139,8 @@ class ShellSession:
     def _read(self, timeout: float) -> bool:
         """Read what is available within `timeout`; False when nothing came.
 
-        Reads the pty directly (pexpect spawned it): one select and one read per chunk.
+        Reads the pty directly (pexpect spawned it): one select, then every read that
+        finds data waiting, taken as one chunk (see below).
         """
         fds = [self._fd] if self.input_fd is None else [self._fd, self.input_fd]
         ready = self._select(fds, timeout)
@@ -148,33 +151,43 @@ class ShellSession:
             if self._fd not in ready:
                 return True
         # A fast writer fills the pty 4 KB at a time: take all that is waiting (up to
-        # READ_BATCH) before the caller looks at it, so a search runs once per batch.
-        taken = 0
-        batch: list[str] = []  # for `on_output`: one call per batch, not per 4 KB
+        # READ_BATCH) as one chunk, as a bigger read would, so that a search, the cast's
+        # event and the checks' work are once per batch, not per 4 KB. The fd is
+        # non-blocking meanwhile: "nothing more" is a failed read, not a select per read.
+        taken: list[bytes] = []
+        size = 0
+        ended = False
+        flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
+        fcntl.fcntl(self._fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
         try:
-            while True:
+            while size < READ_BATCH:
                 try:
                     data = os.read(self._fd, 65536)
+                except BlockingIOError:
+                    break
                 except OSError:  # EIO: the other side of the pty is gone
                     data = b""
                 if not data:
-                    if taken:
-                        return True  # report the shell's end on the next read
-                    self.child.close(force=True)
-                    status = self.child.exitstatus
-                    if status is None:
-                        status = self.child.signalstatus
-                    raise SessionDied(f"the shell exited (status {status})")
-                text = self._decoder.decode(data)
-                self._take(text)
-                if text and self.on_output is not None:
-                    batch.append(text)
-                taken += len(data)
-                if taken >= READ_BATCH or not select.select([self._fd], [], [], 0)[0]:
-                    return True
+                    ended = True
+                    break
+                taken.append(data)
+                size += len(data)
         finally:
-            if batch and self.on_output is not None:
-                self.on_output("".join(batch))
+            with contextlib.suppress(OSError):  # the pty is gone: nothing to restore
+                fcntl.fcntl(self._fd, fcntl.F_SETFL, flags)
+        if taken:  # the shell's end, if it came too, is reported on the next read
+            text = self._decoder.decode(b"".join(taken))
+            self._take(text)
+            if text and self.on_output is not None:
+                self.on_output(text)
+            return True
+        if ended:
+            self.child.close(force=True)
+            status = self.child.exitstatus
+            if status is None:
+                status = self.child.signalstatus
+            raise SessionDied(f"the shell exited (status {status})")
+        return False
 
     def _select(self, fds: list[int], timeout: float) -> list[int]:
         """select(2) for reading; with `on_quiet`, calls it when the shell has been quiet
