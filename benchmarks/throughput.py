@@ -11,7 +11,8 @@ lines), run in the same session by:
 - `asciinema rec -c COMMAND` in a pty (read the same way).
 Then `stagecast scan` and `stagecast diff X X` of the biggest cast `record` wrote.
 
-Each run's wall time and peak RSS (the process's own, from wait4) are reported, with MB/s
+Each run's wall time and peak RSS (the process's own, from wait4, plus the peaks of the
+Python processes it starts: stagecast's spill process, asciinema's writer) are reported, with MB/s
 and the ratio to asciinema rec's throughput at the same size. Goals (the issue's): at
 100 MB, stagecast's throughput at least asciinema rec's (ratio >= 1.0); the 100 MB run
 within 12x the 10 MB run; peak RSS under 150 MB at every size; scan and diff of the 100 MB
@@ -27,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -55,15 +57,64 @@ def command(size_mb: int) -> str:
     return f"head -c {size_mb * MB} /dev/zero | tr '\\0' x | fold -w 200"
 
 
+class HelperPeaks(threading.Thread):
+    """The peak RSS of a process's Python helpers: the processes under it that run this
+    interpreter (stagecast's spill process, asciinema's writer process), sampled every
+    50 ms, so that the figure is the tool's whole footprint, not its main process alone
+    (wait4 gives the largest of a process and its children, not their sum)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peaks: dict[int, float] = {}
+        self.done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        python = os.path.realpath(PYTHON)
+        while not self.done.wait(0.05):
+            for pid in _descendants(self.pid):
+                try:
+                    if os.path.realpath(f"/proc/{pid}/exe") != python:
+                        continue
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for row in status.splitlines():
+                    if row.startswith("VmHWM:"):
+                        peak = int(row.split()[1]) / 1024
+                        self.peaks[pid] = max(self.peaks.get(pid, 0.0), peak)
+
+    def total(self) -> float:
+        self.done.set()
+        self.join()
+        return sum(self.peaks.values())
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        try:
+            children = Path(f"/proc/{todo.pop()}/task/").glob("*/children")
+            pids = [int(c) for path in children for c in path.read_text().split()]
+        except OSError:
+            continue
+        found += pids
+        todo += pids
+    return found
+
+
 def timed(args: list[str], cwd: Path) -> tuple[float, float, int]:
-    """(seconds, peak RSS in MB, exit code) of one process, its own RSS from wait4."""
+    """(seconds, peak RSS in MB, exit code) of one process: its own from wait4, plus its
+    Python helpers' (see HelperPeaks)."""
     start = time.monotonic()
     proc = subprocess.Popen(
         args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    helpers = HelperPeaks(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.monotonic() - start
-    return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    return seconds, usage.ru_maxrss / 1024 + helpers.total(), os.waitstatus_to_exitcode(status)
 
 
 def stagecast(tool: str, size_mb: int, work: Path) -> Run:
@@ -80,6 +131,7 @@ def in_pty(tool: str, size_mb: int, binary: str, args: list[str]) -> Run:
     """In a pty, as a person would run it; the pty is read (drained) as a terminal would."""
     start = time.monotonic()
     child = pexpect.spawn(binary, args, cwd=ROOT, dimensions=(30, 200), timeout=None)
+    helpers = HelperPeaks(child.pid)
     while True:
         try:
             child.read_nonblocking(1 << 20, timeout=None)
@@ -88,7 +140,8 @@ def in_pty(tool: str, size_mb: int, binary: str, args: list[str]) -> Run:
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.monotonic() - start
     child.closed = True
-    return Run(tool, size_mb, seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
+    rss = usage.ru_maxrss / 1024 + helpers.total()
+    return Run(tool, size_mb, seconds, rss, os.waitstatus_to_exitcode(status))
 
 
 def asciinema_rec(size_mb: int, work: Path) -> Run:

@@ -4,6 +4,7 @@ the typed header, provenance written and read back, and the live event protocol.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -372,25 +373,67 @@ def test_event_lines_are_what_the_json_encoder_writes() -> None:
 def test_a_spill_that_fails_is_raised_where_the_cast_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The spill thread's error (a full disk) is not lost: publishing raises it, and the cast
-    already there stays as it was."""
-    import errno
+    """The spill process's error (a real full disk under the spill file) is not lost:
+    publishing raises it, again if asked twice, and the cast already there stays as it was."""
+    import subprocess
+    import tempfile
 
     from recorder.cast import writer
     from recorder.cast.writer import CastRecording, publish_atomically
 
-    def full(self: CastRecording, events: list) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    if os.geteuid() != 0:
+        pytest.skip("needs root (mount a small tmpfs)")
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)], check=True)
+    try:
+        monkeypatch.setattr(tempfile, "tempdir", str(small))
+        monkeypatch.setattr(writer, "SPILL_AT", 1000)
+        target = tmp_path / "demo.cast"
+        target.write_text("the old cast\n")
+        cast = CastRecording(40, 10)
+        for n in range(5000):  # 200 KB of lines: more than the disk holds
+            cast.output(n * 0.01, "x" * 40 + "\r\n")
+        for _ in range(2):
+            with pytest.raises(OSError, match="No space left"):
+                publish_atomically(cast, target)
+        assert target.read_text() == "the old cast\n"
+        cast.close()  # after the error: no second one, no process left behind
+        assert cast._spiller is None
+    finally:
+        subprocess.run(["umount", "-l", str(small)], check=False)
 
-    monkeypatch.setattr(writer, "SPILL_AT", 100)
-    monkeypatch.setattr(CastRecording, "_write_spilled", full)
-    target = tmp_path / "demo.cast"
-    target.write_text("the old cast\n")
+
+def test_spilled_events_are_encoded_and_scanned_by_a_child_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spill's CPU work runs in its own process (not a thread holding the GIL while
+    the recorder reads): its lines and leak scan come back, and closing a recording that
+    is dropped stops it at once."""
+    from recorder.cast import writer
+    from recorder.cast.writer import CastRecording, publish_atomically
+
+    monkeypatch.setattr(writer, "SPILL_AT", 1000)
+    secret = "Zq9-hunter2-child"
     cast = CastRecording(40, 10)
-    for n in range(50):
-        cast.output(n * 0.01, "x" * 40 + "\r\n")
-    with pytest.raises(OSError, match="No space left"):
-        publish_atomically(cast, target)
-    assert target.read_text() == "the old cast\n"
-    cast.close()  # after the error: no second one, no thread left behind
-    assert cast._spill_thread is None
+    cast.scan_for([secret])
+    for n in range(200):
+        cast.output(n * 0.01, f"line {n} {secret if n == 150 else 'x' * 17}\r\n")
+    spiller = cast._spiller
+    assert spiller is not None
+    child = spiller._proc
+    assert child.pid != os.getpid()
+    assert b"recorder.cast.spill_process" in Path(f"/proc/{child.pid}/cmdline").read_bytes()
+    assert [leak.split(": ")[1] for leak in map(str, cast.leaks([secret]))] == ["secret"]
+    assert child.returncode == 0 and cast._spiller is None  # finished, reaped
+    publish_atomically(cast, tmp_path / "c.cast")
+    assert load_cast(tmp_path / "c.cast").events[150][2] == f"line 150 {secret}\r\n"
+    cast.close()
+
+    dropped = CastRecording(40, 10)
+    for n in range(200):
+        dropped.output(n * 0.01, "y" * 30 + "\r\n")
+    assert dropped._spiller is not None
+    child = dropped._spiller._proc
+    dropped.close()
+    assert child.returncode is not None and dropped._spiller is None and dropped._spill is None

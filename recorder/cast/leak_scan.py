@@ -67,7 +67,7 @@ STRIP = re.compile(ANSI.pattern + r"|[\x00\x0e\x0f]")
 _STRIPPED_STARTS = ("\x1b", "\x00", "\x0e", "\x0f")  # what every STRIP match starts with
 _PEM_LABEL = re.compile(r"-----BEGIN [A-Z0-9 ]+(?:-----)?")
 # A stream longer than WINDOW characters is scanned window by window (`_stream_leaks`).
-WINDOW = 4 << 20
+WINDOW = 1 << 20
 CARRY = 64 << 10
 
 

@@ -22,10 +22,8 @@ import fcntl
 import hashlib
 import json
 import os
-import queue
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
@@ -39,11 +37,10 @@ from recorder.errors import CommandError
 from . import model
 from .leak_scan import EventScanner, Leak, scan_events, scan_header
 from .reader import CastStream
+from .spill_process import SpillProcess
 
 CastFormat = Literal[2, 3]
 SPILL_AT = 4 << 20  # characters of events kept in memory (see CastRecording)
-SPILL_BATCH = 256  # events encoded at a time when they spill
-SPILL_QUEUE = 2  # batches of SPILL_AT characters waiting for the spill thread, at most
 COPY_CHUNK = 1 << 20
 CAST_FORMATS: dict[str, CastFormat] = {"v2": 2, "v3": 3}
 
@@ -55,8 +52,13 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 def _event_line(t: float, code: str, data: str) -> str:
     """`_encode([t, code, data])`, without building a list and walking it (a 100 MB cast
     has tens of thousands of events): the same text, float repr and string escapes."""
+    return f"{_line_head(t, code)}{encode_basestring(data)}]"
+
+
+def _line_head(t: float, code: str) -> str:
+    """An event line up to its data: `[t, "code", `."""
     number = float.__repr__(t) if type(t) is float else _encode(t)  # an int stays an int
-    return f"[{number}, {encode_basestring(code)}, {encode_basestring(data)}]"
+    return f"[{number}, {encode_basestring(code)}, "
 
 
 @dataclass
@@ -89,8 +91,7 @@ class CastRecording:
     _spilled_as: CastFormat | None = None  # the format of the lines in `_spill`
     _previous_micros: int = 0  # v3: the time the last line's interval ends at
     _scanner: EventScanner | None = field(default=None, repr=False)
-    _spill_thread: threading.Thread | None = field(default=None, repr=False)
-    _spill_queue: queue.Queue[list[CastEvent] | None] | None = field(default=None, repr=False)
+    _spiller: SpillProcess | None = field(default=None, repr=False)
     _spill_error: BaseException | None = field(default=None, repr=False)
     _in_memory: int = 0
     _last_t: float = 0.0
@@ -116,79 +117,73 @@ class CastRecording:
             self._spill_events()
 
     def _spill_events(self) -> None:
-        """Hand the events so far to the spill thread. Encoding, writing and scanning them
-        takes CPU while the recorder mostly waits on the terminal: a thread does it then,
-        instead of delaying the next read. At most SPILL_QUEUE batches wait: memory stays
-        bounded, and a recorder faster than its disk waits for it."""
+        """Hand the events so far to the spill process, which encodes, writes and scans
+        them on the other core while the recorder reads the terminal (see spill_process:
+        in a thread, that work held up the reads). At most one batch waits for it: memory
+        stays bounded, and a recorder faster than its disk waits for it."""
         if self._spill is None:
             self._spill = tempfile.TemporaryFile("w+b")
             self._spilled_as = self.version
         if self.version != self._spilled_as:
             raise ValueError("a cast's format cannot change once its events are on disk")
-        if self._spill_thread is None:
-            self._spill_queue = queue.Queue(maxsize=SPILL_QUEUE)
-            self._spill_thread = threading.Thread(
-                target=self._spill_worker, name="cast-spill", daemon=True
-            )
-            self._spill_thread.start()
-        assert self._spill_queue is not None
+        if self._spill_error is not None:
+            raise self._spill_error
+        if self._spiller is None:  # the scanner goes with the events; `_settle` brings it back
+            self._spiller = SpillProcess(self._spill.fileno(), self._scanner)
         batch, self.events, self._in_memory = self.events, [], 0
-        self._spill_queue.put(batch)
-
-    def _spill_worker(self) -> None:
-        assert self._spill_queue is not None
-        while (batch := self._spill_queue.get()) is not None:
-            if self._spill_error is not None:
-                continue  # the file is broken: drain, the error is raised by `_settle`
-            try:
-                self._write_spilled(batch)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the recorder's thread
-                self._spill_error = exc
-
-    def _write_spilled(self, events: list[CastEvent]) -> None:
-        assert self._spill is not None
-        self._spill.seek(0, os.SEEK_END)
-        # A batch at a time: the encoded copy of the events never adds up to SPILL_AT.
-        for start in range(0, len(events), SPILL_BATCH):
-            batch = events[start : start + SPILL_BATCH]
-            lines, self._previous_micros = self._lines(batch, self._previous_micros)
-            self._spill.write(lines.encode())
-        if self._scanner is not None:
-            for event in events:
-                self._scanner.feed(event.t, event.code, event.data)
+        heads, self._previous_micros = self._heads(batch, self._previous_micros)
+        self._spiller.put(batch, heads)
 
     def _settle(self) -> None:
         """Wait until every spilled event is on disk and scanned; the spill's error (a full
-        disk) is raised here, where the cast is read or written."""
-        if self._spill_thread is not None:
-            assert self._spill_queue is not None
-            self._spill_queue.put(None)
-            self._spill_thread.join()
-            self._spill_thread = self._spill_queue = None
+        disk) is raised here, where the cast is read or written, and again after."""
+        if self._spiller is not None:
+            spiller, self._spiller = self._spiller, None
+            had_scanner = self._scanner is not None
+            try:
+                scanner = spiller.finish()
+            except BaseException as exc:
+                self._spill_error = exc
+                raise
+            if had_scanner:
+                self._scanner = scanner
         if self._spill_error is not None:
             raise self._spill_error
+
+    def _heads(self, events: Iterable[CastEvent], previous: int) -> tuple[list[str], int]:
+        """How the cast's line for each of `events` starts (its time and code), where they
+        follow a line ending at `previous` (v3: in microseconds); and where the last ends."""
+        timed, end = self._times(events, previous)
+        return [_line_head(t, e.code) for e, t in timed], end
+
+    def _times(
+        self, events: Iterable[CastEvent], previous: int
+    ) -> tuple[list[tuple[CastEvent, float]], int]:
+        """Each event with its time as its line says it (v2: rounded to the microsecond;
+        v3: the interval since the line before, which ended at `previous` microseconds), and
+        where the last ends. Intervals between times rounded to the microsecond: adding them
+        up on reading gives back every time to within a microsecond, however long the cast."""
+        if self.version == 2:
+            return [(e, round(e.t, 6)) for e in events], previous
+        timed = []
+        for e in events:
+            micros = max(round(e.t * 1_000_000), previous)
+            timed.append((e, round((micros - previous) / 1_000_000, 6)))
+            previous = micros
+        return timed, previous
 
     def _lines(self, events: Iterable[CastEvent], previous: int) -> tuple[str, int]:
         """The cast's lines for `events`, which follow a line ending at `previous` (v3: in
         microseconds), and where the last of them ends."""
-        lines = []
-        if self.version == 2:
-            for e in events:
-                lines.append(_event_line(round(e.t, 6), e.code, e.data))
-        else:
-            # Intervals between times rounded to the microsecond: adding them up on reading
-            # gives back every time to within a microsecond, however long the cast.
-            for e in events:
-                micros = max(round(e.t * 1_000_000), previous)
-                interval = round((micros - previous) / 1_000_000, 6)
-                lines.append(_event_line(interval, e.code, e.data))
-                previous = micros
-        return "".join(line + "\n" for line in lines), previous
+        timed, end = self._times(events, previous)
+        return "".join(_event_line(t, e.code, e.data) + "\n" for e, t in timed), end
 
     def close(self) -> None:
-        """Drop the temporary file of spilled events (they are gone with it)."""
-        with contextlib.suppress(Exception):  # what failed was said where it was read
-            self._settle()
+        """Drop the temporary file of spilled events (they are gone with it), and stop the
+        spill process if it still runs: nothing will read what it writes."""
+        if self._spiller is not None:
+            spiller, self._spiller = self._spiller, None
+            spiller.kill()
         if self._spill is not None:
             self._spill.close()
             self._spill = None
@@ -222,14 +217,9 @@ class CastRecording:
                 t, code, data = json.loads(line)
                 clock = clock + t if self._spilled_as == 3 else t
                 yield clock, code, data
-        previous = self._previous_micros
-        for e in self._unspilled():
-            if self.version == 2:
-                yield round(e.t, 6), e.code, e.data
-                continue
-            micros = max(round(e.t * 1_000_000), previous)
-            clock += round((micros - previous) / 1_000_000, 6)
-            previous = micros
+        timed, _ = self._times(self._unspilled(), self._previous_micros)
+        for e, t in timed:
+            clock = clock + t if self.version == 3 else t
             yield clock, e.code, e.data
 
     def to_cast(self, path: str = "") -> model.Cast:

@@ -719,6 +719,7 @@ class Runner:
             text = session.text(self.cursor, session.offset)
             spans = self.redactor.spans(text)
             cut = self.cursor + self.redactor.safe_cut(text, cut - self.cursor, spans)
+            del text  # a copy of up to 4 MB: not kept while the checks and cast get theirs
         if cut <= fed.offset:
             return
         if fed.started is None:
