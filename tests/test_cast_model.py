@@ -437,3 +437,26 @@ def test_spilled_events_are_encoded_and_scanned_by_a_child_process(
     child = dropped._spiller._proc
     dropped.close()
     assert child.returncode is not None and dropped._spiller is None and dropped._spill is None
+
+
+def test_a_spill_that_cannot_start_is_said_at_the_end_not_mid_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No temporary folder to spill to: recording goes on (teardown still runs), and
+    publishing fails with the cause, leaving the old cast."""
+    import tempfile
+
+    from recorder.cast import writer
+    from recorder.cast.writer import CastRecording, publish_atomically
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    monkeypatch.setattr(writer, "SPILL_AT", 100)
+    cast = CastRecording(40, 10)
+    for n in range(50):
+        cast.output(n * 0.01, "x" * 40 + "\r\n")  # spills, and fails to, without raising
+    target = tmp_path / "demo.cast"
+    target.write_text("the old cast\n")
+    with pytest.raises(FileNotFoundError):
+        publish_atomically(cast, target)
+    assert target.read_text() == "the old cast\n"
+    cast.close()

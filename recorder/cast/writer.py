@@ -121,16 +121,20 @@ class CastRecording:
         them on the other core while the recorder reads the terminal (see spill_process:
         in a thread, that work held up the reads). At most one batch waits for it: memory
         stays bounded, and a recorder faster than its disk waits for it."""
-        if self._spill is None:
-            self._spill = tempfile.TemporaryFile("w+b")
-            self._spilled_as = self.version
-        if self.version != self._spilled_as:
+        if self._spilled_as is not None and self.version != self._spilled_as:
             raise ValueError("a cast's format cannot change once its events are on disk")
-        if self._spill_error is not None:
-            raise self._spill_error
-        if self._spiller is None:  # the scanner goes with the events; `_settle` brings it back
-            self._spiller = SpillProcess(self._spill.fileno(), self._scanner)
         batch, self.events, self._in_memory = self.events, [], 0
+        if self._spill_error is not None:  # no cast can be written: `_settle` says why
+            return
+        try:
+            if self._spill is None:
+                self._spill = tempfile.TemporaryFile("w+b")
+                self._spilled_as = self.version
+            if self._spiller is None:  # the scanner goes along; `_settle` brings it back
+                self._spiller = SpillProcess(self._spill.fileno(), self._scanner)
+        except OSError as exc:  # a full or read-only temp folder: the run goes on
+            self._spill_error = exc
+            return
         heads, self._previous_micros = self._heads(batch, self._previous_micros)
         self._spiller.put(batch, heads)
 

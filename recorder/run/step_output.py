@@ -16,6 +16,7 @@ report and `--json` is then its last TAIL characters.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -43,7 +44,13 @@ class Window:
         # \A and \Z anchor to the whole output: only its first and last windows hold them.
         if ("\\A" in pattern and not self.first) or ("\\Z" in pattern and not self.last):
             return None
-        return re.compile(pattern, re.MULTILINE).search(self.text, self.start)
+        return _multiline(pattern).search(self.text, self.start)
+
+
+@functools.cache
+def _multiline(pattern: str) -> re.Pattern[str]:
+    """A scenario's pattern, compiled once for every window it is searched in."""
+    return re.compile(pattern, re.MULTILINE)
 
 
 @dataclass
