@@ -460,3 +460,36 @@ def test_a_spill_that_cannot_start_is_said_at_the_end_not_mid_run(
         publish_atomically(cast, target)
     assert target.read_text() == "the old cast\n"
     cast.close()
+
+
+def test_a_spilled_cast_is_the_same_where_sendfile_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spilled lines are copied in the kernel (sendfile); a file system that refuses it
+    gets them through Python's buffers, and the same bytes."""
+    import errno
+
+    from recorder.cast import writer
+    from recorder.cast.writer import CastRecording, publish_atomically
+
+    monkeypatch.setattr(writer, "SPILL_AT", 300)
+
+    def recorded() -> CastRecording:
+        cast = CastRecording(40, 10)
+        for n in range(100):
+            cast.output(n * 0.01, f"line {n} " + "z" * 20 + "\r\n")
+        return cast
+
+    kernel = recorded()
+    publish_atomically(kernel, tmp_path / "kernel.cast")
+
+    def refused(*args: object) -> int:
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(os, "sendfile", refused)
+    python = recorded()
+    publish_atomically(python, tmp_path / "python.cast")
+    assert (tmp_path / "kernel.cast").read_bytes() == (tmp_path / "python.cast").read_bytes()
+    assert len(load_cast(tmp_path / "python.cast").events) == 100
+    kernel.close()
+    python.close()

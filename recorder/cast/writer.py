@@ -18,6 +18,7 @@ in the same directory, so a crash, SIGKILL or Ctrl-C never leaves a half-written
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -256,11 +257,31 @@ def _write(cast: CastRecording, path: str) -> None:
         f.write((_encode(cast.header()) + "\n").encode())
         if cast._spill is not None:
             cast._spill.flush()
-            cast._spill.seek(0)
-            shutil.copyfileobj(cast._spill, f, COPY_CHUNK)
+            f.flush()
+            _copy_file(cast._spill, f)
         f.write(cast._lines(cast._unspilled(), cast._previous_micros)[0].encode())
         f.flush()
         os.fsync(f.fileno())
+
+
+def _copy_file(source: IO[bytes], target: IO[bytes]) -> None:
+    """Append all of `source` to `target` (flushed): in the kernel when it can (sendfile),
+    without a trip through Python's buffers for a 100 MB cast."""
+    size = os.fstat(source.fileno()).st_size
+    copied = 0
+    try:
+        while copied < size:
+            sent = os.sendfile(target.fileno(), source.fileno(), copied, size - copied)
+            if not sent:
+                break
+            copied += sent
+    except OSError as exc:
+        if copied or exc.errno not in (errno.EINVAL, errno.ENOSYS):
+            raise  # a full disk, say: not to be retried another way
+    if copied < size:  # a file system sendfile does not serve
+        source.seek(copied)
+        shutil.copyfileobj(source, target, COPY_CHUNK)
+    target.seek(0, os.SEEK_END)
 
 
 @contextlib.contextmanager
