@@ -352,3 +352,35 @@ def test_spans_are_the_whole_patterns_matches() -> None:
                 assert list(form.spans(text)) == whole, (form.form, text)
                 checked += len(whole)
     assert checked > 100  # the blobs were found, not only agreed on as absent
+
+
+def test_spans_agree_with_the_whole_pattern_on_near_misses() -> None:
+    """Texts made of pieces of every encoding of several secrets, cut anywhere, with their
+    first characters written each way: `spans` (a search per way a match can start, merged)
+    finds exactly the whole pattern's matches, ties and overlaps included."""
+    import random
+
+    from recorder.shell.secret_forms import base64_middles, encodings
+
+    rng = random.Random(11)
+    checked = 0
+    for secret in (SECRET, "Zq9hunter2Secret", "\u00e9tait-un-secret", "a b+c/d=e%f \U0001f600x"):
+        pieces = [text for text in encodings(secret).values()]
+        for _ in range(300):
+            text = ""
+            for _ in range(rng.randrange(1, 6)):
+                piece = rng.choice(pieces)
+                cut = sorted(rng.randrange(len(piece) + 1) for _ in range(2))
+                text += rng.choice([piece, piece[cut[0] : cut[1]], piece[: cut[1]]])
+                text += rng.choice(["", "\n", "x", "=", "%", "\\", "A"])
+            for form in secret_forms(secret):
+                whole = [(m.start(), m.end()) for m in form.pattern.finditer(text)]
+                assert list(form.spans(text)) == whole, (secret, form.form, text)
+                checked += len(whole)
+        # A base64 match takes the character after it: here, the next match's first one.
+        for middle in base64_middles(secret):
+            for text in (middle * 3, middle + "=" + middle, "+" + middle * 2):
+                for form in secret_forms(secret):
+                    whole = [(m.start(), m.end()) for m in form.pattern.finditer(text)]
+                    assert list(form.spans(text)) == whole, (secret, form.form, text)
+    assert checked > 500
