@@ -114,3 +114,44 @@ def test_the_terminal_going_away_tears_down(tmp_path: Path, command: str) -> Non
     assert torn_down.exists()
     code = child.exitstatus if child.exitstatus is not None else 128 + child.signalstatus
     assert code == 128 + signal.SIGHUP
+
+
+def _spill_processes() -> set[int]:
+    found = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            if (
+                proc.name.isdigit()
+                and b"recorder.cast.spill_process" in (proc / "cmdline").read_bytes()
+            ):
+                found.add(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_ctrl_c_while_a_big_cast_spills_leaves_no_process_behind(tmp_path: Path) -> None:
+    """A step that printed 20 MB has its cast's spill process running: Ctrl-C tears down,
+    publishes nothing, and that process is gone with stagecast."""
+    started, torn_down = tmp_path / "started", tmp_path / "torn-down"
+    scenario = tmp_path / "big.yaml"
+    big = "head -c 20000000 /dev/zero | tr '\\\\0' x | fold -w 200"
+    scenario.write_text(
+        scenario_text(
+            f"steps:\n  - run: {big}; touch {started}; sleep 60\n"
+            f"teardown:\n  - run: touch {torn_down}\n"
+        )
+    )
+    before = _spill_processes()
+    child = _spawn(tmp_path, "record", str(scenario), "-o", str(tmp_path / "out.cast"))
+    _wait_for(started, 60)
+    time.sleep(0.3)
+    assert _spill_processes() - before, "the big output did not spill"
+    child.kill(signal.SIGINT)
+    code, output = _finish(child)
+    assert code == 130, output
+    assert torn_down.exists() and not (tmp_path / "out.cast").exists()
+    deadline = time.monotonic() + 10
+    while _spill_processes() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _spill_processes() - before
