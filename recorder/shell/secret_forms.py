@@ -57,12 +57,12 @@ class SecretForm:
         pending = [start.search(text) for start in self.starts]  # each one's next match
         reach = 0  # where the match before ended: a partial character there is not ours
         while True:
-            best = None
-            for n, m in enumerate(pending):
-                if m is not None and m.start() < reach:  # inside the match before
-                    m = pending[n] = self.starts[n].search(text, reach)
-                if m is not None and (best is None or m.start() < best.start()):
-                    best = m  # leftmost; at a tie, the first alternative, as `pattern`
+            best: re.Match[str] | None = None
+            for n, found in enumerate(pending):
+                if found is not None and found.start() < reach:  # inside the match before
+                    found = pending[n] = self.starts[n].search(text, reach)
+                if found is not None and (best is None or found.start() < best.start()):
+                    best = found  # leftmost; at a tie, the first alternative, as `pattern`
             if best is None:
                 return
             start = best.start()
