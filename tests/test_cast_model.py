@@ -493,3 +493,23 @@ def test_a_spilled_cast_is_the_same_where_sendfile_is_refused(
     assert len(load_cast(tmp_path / "python.cast").events) == 100
     kernel.close()
     python.close()
+
+
+def test_the_spill_process_ignores_modules_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A speaker's folder may hold a `struct.py` or `pickle.py`: the spill process, started
+    there, still imports the standard library's."""
+    from recorder.cast import writer
+    from recorder.cast.writer import CastRecording, publish_atomically
+
+    for name in ("struct", "pickle", "json"):
+        (tmp_path / f"{name}.py").write_text("raise SystemExit('not the standard library')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(writer, "SPILL_AT", 100)
+    cast = CastRecording(40, 10)
+    for n in range(50):
+        cast.output(n * 0.01, "x" * 40 + "\r\n")
+    publish_atomically(cast, tmp_path / "out.cast")
+    assert len(load_cast(tmp_path / "out.cast").events) == 50
+    cast.close()

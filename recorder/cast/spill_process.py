@@ -58,7 +58,8 @@ class SpillProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(fd)],
+            # -P: not the working directory first on the path (a `struct.py` there)
+            [sys.executable, "-P", "-m", __name__, str(fd)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,  # what went wrong comes back in the result
@@ -105,7 +106,10 @@ class SpillProcess:
         with self._proc.stdout:
             out = self._proc.stdout.read()
         status = self._proc.wait()
-        result = pickle.loads(out) if out else None
+        try:
+            result = pickle.loads(out) if out else None
+        except Exception:  # noqa: BLE001 - cut short: said as the process stopping
+            result = None
         if result is None:
             raise SpillFailed(f"the cast's spill process stopped (exit status {status})")
         if result["error"] is not None:
