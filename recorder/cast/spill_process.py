@@ -70,7 +70,7 @@ class SpillProcess:
         assert self._proc.stdin is not None
         with contextlib.suppress(OSError):
             fcntl.fcntl(self._proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-        self._queue: queue.Queue[tuple[list[Any], list[str]] | None] = queue.Queue(QUEUE)
+        self._queue: queue.Queue[tuple[list[Event], list[str]] | None] = queue.Queue(QUEUE)
         self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._send, args=(pickle.dumps(scanner),), name="cast-spill", daemon=True
@@ -130,7 +130,7 @@ class SpillProcess:
         self._proc.wait()
 
 
-def _frames(events: list[Any], heads: list[str]) -> Iterator[bytes]:
+def _frames(events: list[Event], heads: list[str]) -> Iterator[bytes]:
     for event, head in zip(events, heads, strict=True):
         code, head_bytes, data = event.code.encode(), head.encode(), event.data.encode()
         yield FRAME.pack(event.t, len(code), len(head_bytes), len(data))

@@ -144,14 +144,11 @@ class CastRecording:
         disk) is raised here, where the cast is read or written, and again after."""
         if self._spiller is not None:
             spiller, self._spiller = self._spiller, None
-            had_scanner = self._scanner is not None
             try:
-                scanner = spiller.finish()
+                self._scanner = spiller.finish()  # the one it took, fed (or None, as it was)
             except BaseException as exc:
                 self._spill_error = exc
                 raise
-            if had_scanner:
-                self._scanner = scanner
         if self._spill_error is not None:
             raise self._spill_error
 

@@ -25,7 +25,7 @@ import functools
 import json
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 MIN_ENCODED_CHARS = 8
@@ -118,12 +118,11 @@ def _starts(first: list[str], rest: str) -> tuple[re.Pattern[str], ...]:
 
 
 def _hex_form(value: str) -> SecretForm:
-    digits = _hex_bytes(value.encode())
-    head = f"{value.encode()[0]:02x}"[0]  # the first digit, in either case if a letter
-    first = sorted({head.lower(), head.upper()})
-    return _choice_form(
-        "hex", first, digits[0][len(_hex_class(head)) :] + _BREAK + _wrapped(digits[1:])
-    )
+    data = value.encode()
+    digits = f"{data[0]:02x}"
+    high, low = digits[0], digits[1]  # the first digit is written in either case
+    rest = _hex_class(low) + _BREAK + _wrapped(_hex_bytes(data[1:]))
+    return _choice_form("hex", sorted({high, high.upper()}), rest)
 
 
 def _url_choices(ch: str) -> list[str]:
@@ -131,11 +130,6 @@ def _url_choices(ch: str) -> list[str]:
     if ch == " ":
         choices.append(r"\+")
     return choices
-
-
-def _url_form(value: str) -> SecretForm:
-    rest = "".join(f"(?:{'|'.join(_url_choices(ch))})" for ch in value[1:])
-    return _choice_form("url", _url_choices(value[0]), rest)
 
 
 def _json_escapes(ch: str) -> list[str]:
@@ -152,9 +146,10 @@ def _json_escapes(ch: str) -> list[str]:
     return choices
 
 
-def _json_form(value: str) -> SecretForm:
-    rest = "".join(f"(?:{'|'.join(_json_escapes(ch))})" for ch in value[1:])
-    return _choice_form("json", _json_escapes(value[0]), rest)
+def _per_character_form(form: str, value: str, ways: Callable[[str], list[str]]) -> SecretForm:
+    """A form in which each character of `value` is written any of its `ways`."""
+    rest = "".join(f"(?:{'|'.join(ways(ch))})" for ch in value[1:])
+    return _choice_form(form, ways(value[0]), rest)
 
 
 @functools.lru_cache(maxsize=256)
@@ -167,8 +162,8 @@ def secret_forms(value: str) -> tuple[SecretForm, ...]:
         _base64_form(value, "base64"),
         _base64_form(value, "base64url"),
         _hex_form(value),
-        _url_form(value),
-        _json_form(value),
+        _per_character_form("url", value, _url_choices),
+        _per_character_form("json", value, _json_escapes),
     )
 
 
